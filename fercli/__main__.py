@@ -1,0 +1,5 @@
+"""``python -m fercli`` is ``fer``."""
+
+from .cli.app import main
+
+main()

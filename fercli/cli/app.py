@@ -1,0 +1,50 @@
+"""The ``fer`` application: global options and the command list."""
+
+from __future__ import annotations
+
+import typer
+
+from .. import __version__
+from . import import_cmd, info_cmd
+from .common import State
+
+app = typer.Typer(
+    name="fer",
+    help="Facial expression recognition at 64x64, six emotions (happy, surprise, sad, angry, "
+    "disgust, fear), as composable commands over HDF5 face sets.\n\n"
+    "Pipeline: import -> detect/align/upscale -> merge -> train -> eval/explain/live. "
+    "Face sets go to stdout when -o is omitted, and '-' reads one from stdin.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=False,
+    rich_markup_mode="markdown",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"fercli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or tables."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Options for every command."""
+    State.debug = debug or State.debug
+    State.quiet = quiet
+
+
+import_cmd.register(app)
+info_cmd.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,135 @@
+"""What every command shares: the stderr console, error handling, progress, outputs.
+
+Commands import heavy modules (numpy, h5py, torch) inside their function bodies, so that
+``fer --help`` stays fast and never imports torch.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+console = Console(stderr=True, highlight=False)
+"""Logs, tables and progress go to stderr; stdout is for face sets and ``--json``."""
+
+
+class State:
+    """Global options from the ``fer`` callback."""
+
+    debug: bool = bool(os.environ.get("FERCLI_DEBUG"))
+    quiet: bool = False
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def error_line(message: str) -> None:
+    """One unwrapped line on stderr (red on a terminal): greppable, never split by width."""
+    if sys.stderr.isatty():
+        message = f"\x1b[31m{message}\x1b[0m"
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def handle_errors(func: F) -> F:
+    """Turn library errors into ``fer: error: <one line>`` and exit code 1.
+
+    With ``--debug`` (or FERCLI_DEBUG=1) the traceback is shown instead.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..errors import FercliError
+
+        try:
+            return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):
+            raise  # usage errors (exit 2) and deliberate exits are typer's to report
+        except KeyboardInterrupt:
+            console.print("fer: interrupted", style="red")
+            raise typer.Exit(130) from None
+        except (FercliError, OSError, ValueError) as exc:
+            if State.debug:
+                raise
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            if not isinstance(exc, FercliError):
+                message = f"{type(exc).__name__}: {message}"
+            error_line(f"fer: error: {message}")
+            raise typer.Exit(1) from None
+        except Exception as exc:
+            if State.debug:
+                raise
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            error_line(
+                f"fer: internal error: {type(exc).__name__}: {first} (rerun with --debug "
+                "for the traceback, and please report it)"
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def resolve_output(output: str | None, json_out: bool) -> str:
+    """Where a face set goes: ``-o``, or stdout when it is not a terminal (usage error else)."""
+    if output is None:
+        if sys.stdout.isatty():
+            raise typer.BadParameter(
+                "no output: give -o FILE, or pipe stdout into another command", param_hint="-o"
+            )
+        output = "-"
+    if output == "-" and json_out:
+        raise typer.BadParameter("--json needs -o FILE when the face set goes to stdout")
+    return output
+
+
+def provenance() -> list[dict[str, Any]]:
+    """The provenance record of this invocation."""
+    from ..core.provenance import record
+
+    return [record(["fer", *sys.argv[1:]])]
+
+
+def print_json(data: Any) -> None:
+    """A machine-readable summary on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+class RichProgress:
+    """The library's :class:`~fercli.core.progress.Progress`, drawn as rich bars on stderr."""
+
+    def __init__(self) -> None:
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=State.quiet or not console.is_terminal,
+            transient=False,
+        )
+        self._task: Any = None
+
+    def __enter__(self) -> RichProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.stop()
+
+    def start(self, description: str, total: int | None) -> None:
+        if self._task is not None:
+            task = self._bar.tasks[-1]
+            self._bar.update(self._task, total=task.completed)
+        self._task = self._bar.add_task(description, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self._task is not None:
+            self._bar.advance(self._task, n)

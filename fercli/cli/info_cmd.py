@@ -1,0 +1,63 @@
+"""``fer info``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from .common import RichProgress, console, handle_errors, print_json
+
+
+@handle_errors
+def info_command(
+    path: str = typer.Argument(..., help="Face set (.h5), '-' for stdin, or an image folder."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+) -> None:
+    """Show a face set's schema, geometry, fields and counts per split, class and domain."""
+    from ..ops.info import describe
+    from ..ops.inputs import open_input
+
+    with RichProgress() as progress, open_input(path, progress) as faceset:
+        summary = describe(faceset)
+    if json_out:
+        print_json(summary)
+    else:
+        show(summary)
+
+
+def show(summary: dict[str, Any]) -> None:
+    """Human rendering of :func:`fercli.ops.info.describe`, on stderr."""
+    from rich.table import Table
+
+    h, w, c = summary["image_shape"]
+    console.print(
+        f"[bold]{summary['path']}[/]: face set v{summary['schema_version']}, "
+        f"{summary['faces']} faces, {h}x{w}x{c} {summary['color']}"
+    )
+    console.print(f"fields: {', '.join(summary['fields'])}")
+    columns = [*summary["classes"], "unlabelled"]
+    table = Table()
+    table.add_column("split")
+    for name in columns:
+        table.add_column(name, justify="right")
+    table.add_column("total", justify="right")
+    for split, counts in summary["counts"].items():
+        table.add_row(split, *(str(counts.get(c, 0)) for c in columns), str(sum(counts.values())))
+    console.print(table)
+    if summary["domains"]:
+        console.print("domains: " + ", ".join(f"{k} {v}" for k, v in summary["domains"].items()))
+    if summary["soft_labels"]:
+        console.print(
+            f"soft labels: {summary['soft_labels']['rows']} rows, "
+            f"{summary['soft_labels']['missing']} missing"
+        )
+    for key, value in summary["attrs"].items():
+        if key not in ("schema", "schema_version", "color"):
+            console.print(f"{key}: {value}", markup=False)
+    for entry in summary["provenance"]:
+        console.print(f"made by: {entry.get('command')}  ({entry.get('time')})", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("info")(info_command)

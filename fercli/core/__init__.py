@@ -1,0 +1,1 @@
+"""Core building blocks shared by every command: taxonomy, image decoding, progress."""

@@ -1,0 +1,138 @@
+"""Decoding image files into uint8 arrays, and conforming them to one size and colour.
+
+The preprocessing contract, stated once: images are **RGB order** (never BGR), ``uint8``,
+shape ``(H, W, C)`` with ``C`` = 1 (gray) or 3 (RGB). Grayscale is ITU-R BT.601 luma.
+Shrinking uses area averaging, enlarging bicubic (``cv2.INTER_AREA`` / ``cv2.INTER_CUBIC``).
+
+Pillow decodes, because it fails loudly on truncated files where OpenCV silently returns a
+half-grey image; EXIF orientation is applied so phone photos come out upright.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final, Literal
+
+import numpy as np
+
+from ..errors import InputError
+
+Color = Literal["gray", "rgb"]
+
+IMAGE_SUFFIXES: Final[frozenset[str]] = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pgm", ".ppm", ".pnm"}
+)
+"""File suffixes treated as images when scanning folders; other files are listed as ignored."""
+
+
+def is_image_path(path: Path) -> bool:
+    """True if ``path`` has an image suffix and is not a hidden/metadata file (``._x.jpg``)."""
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    """Map any integer or float image to uint8 over its type's full range."""
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == np.bool_:
+        return arr.astype(np.uint8) * 255
+    if np.issubdtype(arr.dtype, np.integer):
+        # 16-bit PNG/TIFF: scale the full 0..65535 range rather than clipping to 0..255.
+        top = 65535 if arr.max(initial=0) > 255 else 255
+        return np.round(arr.astype(np.float32) * (255.0 / top)).astype(np.uint8)
+    arr = arr.astype(np.float32)
+    if arr.max(initial=0.0) <= 1.0:
+        arr = arr * 255.0
+    return np.clip(np.round(arr), 0, 255).astype(np.uint8)
+
+
+def decode_image(path: Path) -> np.ndarray:
+    """Read an image file as ``uint8`` of shape (H, W, 1) or (H, W, 3), RGB order.
+
+    Alpha is dropped (composited onto black), palettes expanded, 16-bit scaled to 8-bit.
+
+    Raises:
+        InputError: missing, unreadable, truncated, or not an image.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()  # force a full decode so truncation raises here
+            im = ImageOps.exif_transpose(im)
+            mode = im.mode
+            if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
+                im = im.convert("RGBA")
+                rgba = np.asarray(im, dtype=np.float32)
+                alpha = rgba[..., 3:4] / 255.0
+                rgb = np.round(rgba[..., :3] * alpha).astype(np.uint8)
+                return rgb if mode != "LA" else rgb[..., :1]
+            if mode in ("P", "CMYK", "YCbCr", "HSV", "LAB"):
+                im = im.convert("RGB")
+            elif mode == "1":
+                im = im.convert("L")
+            arr = np.asarray(im)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected an image file") from None
+    except UnidentifiedImageError:
+        raise InputError(f"{path}: not an image (or an unsupported image format)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: unreadable image ({exc})") from None
+    arr = _to_uint8(arr)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.ndim != 3 or arr.shape[2] not in (1, 3):
+        raise InputError(f"{path}: unsupported image layout {arr.shape}")
+    return arr
+
+
+def image_header(path: Path) -> tuple[int, int, bool]:
+    """(height, width, is_gray) from the file header, without decoding the pixels.
+
+    Used to choose a set's geometry before importing; a file whose header cannot be read
+    raises :class:`InputError`, exactly as decoding it would.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            gray = im.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+    except UnidentifiedImageError:
+        raise InputError(f"{path}: not an image (or an unsupported image format)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: unreadable image ({exc})") from None
+    return height, width, gray
+
+
+def to_color(img: np.ndarray, color: Color) -> np.ndarray:
+    """Convert an (H, W, 1|3) uint8 image to gray (BT.601 luma) or RGB (gray replicated)."""
+    import cv2
+
+    channels = img.shape[2]
+    if color == "gray":
+        if channels == 1:
+            return img
+        return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)[..., None]
+    if channels == 3:
+        return img
+    return np.repeat(img, 3, axis=2)
+
+
+def resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize (H, W, C) uint8: area averaging when shrinking, bicubic when enlarging."""
+    import cv2
+
+    h, w, c = img.shape
+    if (h, w) == (height, width):
+        return img
+    interp = cv2.INTER_AREA if height * width < h * w else cv2.INTER_CUBIC
+    out = cv2.resize(np.ascontiguousarray(img), (width, height), interpolation=interp)
+    return out.reshape(height, width, c)
+
+
+def conform(img: np.ndarray, height: int, width: int, color: Color) -> np.ndarray:
+    """Bring one decoded image to the set's geometry: colour first, then size."""
+    return resize(to_color(img, color), height, width)

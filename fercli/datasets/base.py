@@ -1,0 +1,389 @@
+"""What every importer shares: options, label resolution, the import report, and the
+threaded decode → conform → batch pipeline for datasets that are folders of image files.
+
+An importer only has to *list* its faces (:class:`FileItem`: file, label name, split, optional
+box and landmarks); decoding, colour/size conforming, skipping unreadable files and counting
+happen here once, identically for every dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from ..core.images import Color, conform, decode_image, image_header, is_image_path
+from ..core.progress import NullProgress, Progress
+from ..core.taxonomy import CLASSES, DROPPED_CLASSES, UNKNOWN, canonical
+from ..errors import DatasetFormatError, InputError
+
+log = logging.getLogger("fercli")
+
+Batch = dict[str, Any]
+"""Face-set fields of a chunk of faces, as :meth:`FaceSetWriter.append` takes them."""
+
+DEFAULT_SIZE = 64
+"""Side of the faces when a dataset's images vary in size and no ``--size`` is given."""
+
+_SPLIT_NAMES = {
+    "train": "train", "training": "train", "trainset": "train", "train_set": "train",
+    "val": "val", "valid": "val", "validation": "val", "dev": "val", "publictest": "val",
+    "val_set": "val", "test": "test", "testing": "test", "privatetest": "test", "test_set": "test",
+}  # fmt: skip
+
+
+def split_name(name: str) -> str | None:
+    """Our split (train/val/test) for a dataset's split folder or usage name, else None."""
+    return _SPLIT_NAMES.get(name.strip().lower())
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to import; parsed once from the command line and passed down unchanged.
+
+    Attributes:
+        size: (height, width) to resize every face to; None keeps the dataset's own size
+            when all its images share one, else uses 64×64.
+        color: ``"gray"``, ``"rgb"`` or ``"auto"`` (gray when every image is gray).
+        keep_unmapped: keep neutral/contempt faces as unlabelled (-1) instead of dropping.
+        label_map: extra folder-name → class-name translations (``{"joy": "happy"}``).
+        workers: decoding threads.
+        ferplus: FER+ ``fer2013new.csv`` to attach as soft labels (FER-2013 only).
+        ferplus_labels: ``"keep"`` FER-2013's hard labels or relabel by FER+ ``"majority"``.
+        ck_peak_frames: CK+ frames taken from the end of each labelled sequence.
+    """
+
+    size: tuple[int, int] | None = None
+    color: Literal["auto", "gray", "rgb"] = "auto"
+    keep_unmapped: bool = False
+    label_map: Mapping[str, str] = field(default_factory=dict)
+    workers: int = 4
+    ferplus: Path | None = None
+    ferplus_labels: Literal["keep", "majority"] = "keep"
+    ck_peak_frames: int = 3
+
+
+@dataclass(frozen=True)
+class FileItem:
+    """One face to import from an image file.
+
+    ``box`` (x1, y1, x2, y2) and ``landmarks`` (5 × (x, y)) are in source-image pixels; with a
+    box, the face is cropped from the image before conforming.
+    """
+
+    path: Path
+    label: str | None
+    split: str
+    box: tuple[float, float, float, float] | None = None
+    landmarks: tuple[tuple[float, float], ...] | None = None
+    source: str | None = None
+
+
+@dataclass
+class ImportReport:
+    """Everything an import saw: counts, drops, skips, duplicates, blanks.
+
+    Filled while the import streams; :meth:`to_dict` is the ``--json`` summary.
+    """
+
+    dataset: str = ""
+    source: str = ""
+    counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    dropped: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    blank: list[int] = field(default_factory=list)
+    geometry: tuple[int, int, str] | None = None
+    resized: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+    _digests: dict[bytes, list[int]] = field(default_factory=lambda: defaultdict(list))
+    _labels: list[np.ndarray] = field(default_factory=list)
+    _splits: list[np.ndarray] = field(default_factory=list)
+    _sources: list[np.ndarray] = field(default_factory=list)
+    total: int = 0
+
+    def drop(self, name: str, split: str, n: int = 1) -> None:
+        """Count faces left out because their expression is outside the six."""
+        self.dropped[name][split] += n
+
+    def observe(self, batch: Batch) -> None:
+        """Tally a batch about to be written: class counts, blank images, pixel digests."""
+        images = batch["images"]
+        n = len(images)
+        labels = np.asarray(batch["labels"])
+        splits = np.asarray(batch.get("split", ["train"] * n), dtype=object)
+        for split, label in zip(splits, labels, strict=True):
+            self.counts[split][CLASSES[label] if label >= 0 else "unlabelled"] += 1
+        flat = images.reshape(n, -1)
+        for i in np.flatnonzero(flat.min(axis=1) == flat.max(axis=1)):
+            self.blank.append(self.total + int(i))
+        for i in range(n):
+            digest = hashlib.blake2b(flat[i].tobytes(), digest_size=16).digest()
+            self._digests[digest].append(self.total + i)
+        self._labels.append(labels)
+        self._splits.append(splits)
+        self._sources.append(np.asarray(batch.get("source", [""] * n), dtype=object))
+        self.total += n
+
+    def duplicates(self) -> dict[str, Any]:
+        """Groups of pixel-identical faces: within a split, across splits, label conflicts."""
+        labels = np.concatenate(self._labels) if self._labels else np.zeros(0, np.int16)
+        splits = np.concatenate(self._splits) if self._splits else np.zeros(0, object)
+        sources = np.concatenate(self._sources) if self._sources else np.zeros(0, object)
+        groups = [rows for rows in self._digests.values() if len(rows) > 1]
+        within: Counter[str] = Counter()
+        across: Counter[str] = Counter()
+        conflicting = 0
+        listed = []
+        for rows in groups:
+            group_splits = sorted(set(splits[rows]))
+            if len(group_splits) == 1:
+                within[group_splits[0]] += 1
+            else:
+                across["/".join(group_splits)] += 1
+            known = {int(v) for v in labels[rows] if v >= 0}
+            conflicting += len(known) > 1
+            listed.append([str(s) for s in sources[rows]])
+        return {
+            "groups": len(groups),
+            "faces_in_groups": sum(len(g) for g in groups),
+            "redundant_faces": sum(len(g) - 1 for g in groups),
+            "groups_within_split": dict(within),
+            "groups_across_splits": dict(across),
+            "groups_with_conflicting_labels": conflicting,
+            "members": listed,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (documented in docs/cli.md under ``fer import``)."""
+        sources = np.concatenate(self._sources) if self._sources else np.zeros(0, object)
+        h, w, color = self.geometry or (0, 0, "")
+        return {
+            "dataset": self.dataset,
+            "source": self.source,
+            "faces": self.total,
+            "image_shape": [h, w, 1 if color == "gray" else 3],
+            "color": color,
+            "resized": self.resized,
+            "counts": {s: dict(c) for s, c in sorted(self.counts.items())},
+            "dropped": {k: dict(v) for k, v in self.dropped.items()},
+            "unreadable": [{"file": f, "reason": r} for f, r in self.unreadable],
+            "ignored_files": self.ignored,
+            "blank": [str(sources[i]) for i in self.blank],
+            "duplicates": self.duplicates(),
+            "notes": self.notes,
+            **self.extra,
+        }
+
+
+class LabelResolver:
+    """Turns a dataset's expression names into label indices, counting what is dropped."""
+
+    def __init__(self, options: ImportOptions, report: ImportReport) -> None:
+        self._map = {k.lower(): v for k, v in options.label_map.items()}
+        self._keep = options.keep_unmapped
+        self._report = report
+        self._unknown_names: set[str] = set()
+
+    def __call__(self, name: str | None, split: str) -> int | None:
+        """Label index; :data:`UNKNOWN` for unlabelled; None if the face is to be dropped."""
+        if name is None:
+            return UNKNOWN
+        canon = canonical(self._map.get(name.lower(), name))
+        if canon in CLASSES:
+            return CLASSES.index(canon)
+        if canon in DROPPED_CLASSES:
+            if self._keep:
+                return UNKNOWN
+            self._report.drop(canon, split)
+            return None
+        raise DatasetFormatError(
+            f"'{name}' is not an expression fercli knows (classes: {', '.join(CLASSES)}; "
+            f"dropped: {', '.join(DROPPED_CLASSES)}); translate it with --map {name}=CLASS"
+        )
+
+
+def list_images(root: Path, report: ImportReport) -> list[Path]:
+    """All image files under ``root`` (recursive, sorted); other files are reported ignored."""
+    if not root.exists():
+        raise InputError(f"{root}: no such file or directory")
+    if not root.is_dir():
+        raise InputError(f"{root}: not a directory")
+    images = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if is_image_path(path):
+            images.append(path)
+        elif not path.name.startswith("."):
+            report.ignored.append(str(path))
+    return images
+
+
+def _crop(img: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Crop a box (x1, y1, x2, y2) in pixels; parts outside the image are zero-padded."""
+    h, w = img.shape[:2]
+    x1, y1, x2, y2 = (round(v) for v in box)
+    if x2 <= x1 or y2 <= y1:
+        raise InputError(f"empty face box {box}")
+    out = np.zeros((y2 - y1, x2 - x1, img.shape[2]), dtype=img.dtype)
+    sx1, sy1, sx2, sy2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
+    if sx2 > sx1 and sy2 > sy1:
+        out[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = img[sy1:sy2, sx1:sx2]
+    return out
+
+
+def choose_geometry(
+    items: list[FileItem], options: ImportOptions, report: ImportReport, progress: Progress
+) -> tuple[int, int, Color, list[FileItem]]:
+    """Decide (height, width, colour) of the set from the files' headers.
+
+    Returns the items whose headers could be read; the others are reported unreadable.
+    """
+    progress.start("reading image headers", len(items))
+    unique_paths = list(dict.fromkeys(item.path for item in items))
+
+    def header(path: Path) -> tuple[Path, tuple[int, int, bool] | str]:
+        try:
+            return path, image_header(path)
+        except InputError as exc:
+            return path, str(exc)
+
+    headers: dict[Path, tuple[int, int, bool] | str] = {}
+    with ThreadPoolExecutor(max(1, options.workers)) as pool:
+        for path, result in pool.map(header, unique_paths):
+            headers[path] = result
+            progress.advance()
+    for path, result in headers.items():
+        if isinstance(result, str):
+            report.unreadable.append((str(path), result.split(": ", 1)[-1]))
+    good = [it for it in items if not isinstance(headers[it.path], str)]
+    if not good:
+        raise InputError(f"{report.source}: none of its {len(unique_paths)} images is readable")
+    infos = [headers[it.path] for it in good]
+    color: Color
+    if options.color == "auto":
+        color = "gray" if all(info[2] for info in infos) else "rgb"  # type: ignore[index]
+    else:
+        color = options.color
+    if options.size is not None:
+        height, width = options.size
+    else:
+        sizes = {info[:2] for info in infos}  # type: ignore[index]
+        if len(sizes) == 1 and all(it.box is None for it in good):
+            height, width = sizes.pop()
+        else:
+            height = width = DEFAULT_SIZE
+            why = (
+                "faces are cropped by their boxes"
+                if any(it.box for it in good)
+                else (f"images vary in size ({len(sizes)} sizes)")
+            )
+            report.notes.append(f"{why}: resized to {height}x{width} (choose with --size)")
+    return height, width, color, good
+
+
+def decode_items(
+    items: Iterable[FileItem],
+    labels: Callable[[FileItem], int],
+    geometry: tuple[int, int, Color],
+    options: ImportOptions,
+    report: ImportReport,
+    progress: Progress | None = None,
+    chunk: int = 512,
+) -> Iterator[Batch]:
+    """Decode, crop and conform files on worker threads; yield face-set batches.
+
+    Unreadable files are reported and skipped, never fatal. Landmarks and boxes are written
+    when the items carry them.
+    """
+    progress = progress or NullProgress()
+    height, width, color = geometry
+    items = list(items)
+    with_boxes = any(it.box is not None for it in items)
+    with_landmarks = any(it.landmarks is not None for it in items)
+
+    def load(item: FileItem) -> tuple[np.ndarray, bool] | str:
+        """(conformed face, whether it had to be resized), or the reason it is unreadable."""
+        try:
+            img = decode_image(item.path)
+            if item.box is not None:
+                img = _crop(img, item.box)
+            return conform(img, height, width, color), img.shape[:2] != (height, width)
+        except InputError as exc:
+            return str(exc).split(": ", 1)[-1]
+
+    with ThreadPoolExecutor(max(1, options.workers)) as pool:
+        for lo in range(0, len(items), chunk):
+            part = items[lo : lo + chunk]
+            faces, kept = [], []
+            for item, result in zip(part, pool.map(load, part), strict=True):
+                if isinstance(result, str):
+                    report.unreadable.append((str(item.path), result))
+                else:
+                    faces.append(result[0])
+                    report.resized += result[1]
+                    kept.append(item)
+            progress.advance(len(part))
+            if not kept:
+                continue
+            batch: Batch = {
+                "images": np.stack(faces),
+                "labels": np.asarray([labels(it) for it in kept], dtype=np.int16),
+                "source": [it.source or str(it.path) for it in kept],
+                "split": [it.split for it in kept],
+            }
+            if with_boxes:
+                batch["boxes"] = np.asarray(
+                    [it.box or (np.nan,) * 4 for it in kept], dtype=np.float32
+                )
+            if with_landmarks:
+                nan5 = np.full((5, 2), np.nan)
+                batch["landmarks"] = np.asarray(
+                    [it.landmarks if it.landmarks is not None else nan5 for it in kept],
+                    dtype=np.float32,
+                )
+            yield batch
+
+
+@dataclass
+class ImportPlan:
+    """What an importer hands to :func:`fercli.ops.importing.run_import`.
+
+    ``batches`` is consumed once; ``total`` sizes the progress bar.
+    """
+
+    color: Color
+    total: int
+    batches: Iterator[Batch]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def plan_from_items(
+    items: list[FileItem], options: ImportOptions, report: ImportReport, progress: Progress
+) -> ImportPlan:
+    """The common tail of every file-based importer: resolve labels, size, decode lazily."""
+    resolve = LabelResolver(options, report)
+    resolved: list[tuple[FileItem, int]] = []
+    for item in items:
+        label = resolve(item.label, item.split)
+        if label is not None:
+            resolved.append((item, label))
+    if not resolved:
+        raise InputError(f"{report.source}: no faces left to import (all were dropped)")
+    label_of = {id(item): label for item, label in resolved}
+    height, width, color, good = choose_geometry(
+        [item for item, _ in resolved], options, report, progress
+    )
+    report.geometry = (height, width, color)
+    progress.start("importing faces", len(good))
+    batches = decode_items(
+        good, lambda it: label_of[id(it)], (height, width, color), options, report, progress
+    )
+    return ImportPlan(color=color, total=len(good), batches=batches)

@@ -1,0 +1,28 @@
+"""The one exception tree of fercli.
+
+The library raises these; only the CLI turns them into exit codes and one-line messages
+(``fer`` exits 1 on a :class:`FercliError`, 2 on bad usage). Messages are written to be shown
+to a user as they are: one line, naming the file and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+
+class FercliError(Exception):
+    """Base class: anything the user can fix (bad input, missing file, wrong schema)."""
+
+
+class InputError(FercliError):
+    """An input path is missing, unreadable, empty or of the wrong kind."""
+
+
+class FaceSetError(FercliError):
+    """A file is not a face set, is truncated, or has the wrong schema or version."""
+
+
+class DatasetFormatError(FercliError):
+    """A dataset folder or file does not have the layout its importer expects."""
+
+
+class ClassMismatchError(FercliError):
+    """Two things that must agree on the class list (model and data, two sets) do not."""

@@ -1,0 +1,67 @@
+"""Small datasets built in the exact on-disk layouts the public datasets ship with."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from fercli.testing.synth import make_faces
+
+# FER-2013 emotion codes of our classes, and the neutral code.
+FER_CODE = {"happy": 3, "surprise": 5, "sad": 4, "angry": 0, "disgust": 1, "fear": 2}
+
+
+def save(img: np.ndarray, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(img[..., 0] if img.shape[2] == 1 else img).save(path)
+
+
+def faces(n: int, size: int = 48, color: str = "gray", seed: int = 0) -> np.ndarray:
+    return make_faces(n, size, seed=seed, color=color).images
+
+
+def write_fer2013_csv(
+    path: Path,
+    rows: list[tuple[int, np.ndarray, str]],
+    header: tuple[str, ...] = ("emotion", "pixels", "Usage"),
+) -> None:
+    """rows: (emotion code, 48x48 uint8 image, Usage)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for code, img, usage in rows:
+            values = {
+                "emotion": str(code),
+                "pixels": " ".join(map(str, img.reshape(-1))),
+                "usage": usage,
+            }
+            w.writerow([values[h.strip().lower()] for h in header])
+
+
+def write_ferplus(path: Path, rows: list[tuple[str, str, list[int]]]) -> None:
+    """rows: (Usage, Image name, 10 vote counts)."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            [
+                "Usage",
+                "Image name",
+                "neutral",
+                "happiness",
+                "surprise",
+                "sadness",
+                "anger",
+                "disgust",
+                "fear",
+                "contempt",
+                "unknown",
+                "NF",
+            ]
+        )
+        for usage, name, votes in rows:
+            w.writerow([usage, name, *votes])

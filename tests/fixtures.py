@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from fercli.core.taxonomy import FERPLUS_COLUMNS
 from fercli.testing.synth import make_faces
 
 # FER-2013 emotion codes of our classes, and the neutral code.
@@ -47,21 +48,6 @@ def write_ferplus(path: Path, rows: list[tuple[str, str, list[int]]]) -> None:
     """rows: (Usage, Image name, 10 vote counts)."""
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(
-            [
-                "Usage",
-                "Image name",
-                "neutral",
-                "happiness",
-                "surprise",
-                "sadness",
-                "anger",
-                "disgust",
-                "fear",
-                "contempt",
-                "unknown",
-                "NF",
-            ]
-        )
+        w.writerow(["Usage", "Image name", *FERPLUS_COLUMNS])
         for usage, name, votes in rows:
             w.writerow([usage, name, *votes])

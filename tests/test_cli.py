@@ -58,7 +58,7 @@ def test_import_then_info(cli, folder, tmp_path):
     assert info.exit_code == 0
     summary = json.loads(info.stdout)
     assert summary["faces"] == 6 and summary["image_shape"] == [32, 32, 1]
-    assert summary["provenance"][0]["command"].startswith("fer ")
+    assert summary["provenance"][0]["command"] == f"fer import {folder} --output {out} --json"
     human = cli("info", out)
     assert human.exit_code == 0 and "face set v1" in human.output
 

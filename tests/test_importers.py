@@ -227,3 +227,15 @@ def test_imagefolder_output_round_trip(tmp_path):
     with open_faceset(tmp_path / "again.h5") as fs:
         # files are listed in sorted order: c.png (unlabelled), happy/, sad/; PNG is lossless
         np.testing.assert_array_equal(fs.read("images")[1], imgs[0])
+
+
+def test_image_folder_output_replaces_an_existing_one(tmp_path):
+    root = tmp_path / "src"
+    for i, img in enumerate(faces(4, 32)):
+        save(img, root / ("happy" if i < 2 else "sad") / f"{i}.png")
+    out = tmp_path / "out"
+    (out / "stale").mkdir(parents=True)
+    run_import(root, out)
+    run_import(root, out)
+    assert sorted(p.name for p in out.iterdir()) == ["happy", "sad"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src"]  # no temp folders left

@@ -10,7 +10,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import typer
@@ -90,11 +90,53 @@ def resolve_output(output: str | None, json_out: bool) -> str:
     return output
 
 
-def provenance() -> list[dict[str, Any]]:
+def command_line(ctx: typer.Context) -> list[str]:
+    """This invocation as a command line, rebuilt from what was parsed: the options the user
+    set (defaults left out), so it is right however ``fer`` was called (shell or in-process)."""
+    argv = ctx.command_path.split()
+    for param in ctx.command.params:
+        name = param.name or ""
+        source = ctx.get_parameter_source(name)
+        if source is None or source.name == "DEFAULT":
+            continue
+        value = ctx.params[name]
+        values = value if isinstance(value, list | tuple) else [value]
+        if param.param_type_name == "argument":
+            argv += [str(v) for v in values]
+            continue
+        flag = max(param.opts, key=len)
+        if isinstance(value, bool):
+            argv.append(flag if value else max(param.secondary_opts or [flag], key=len))
+        else:
+            for v in values:
+                argv += [flag, str(v)]
+    return argv
+
+
+def provenance(ctx: typer.Context) -> list[dict[str, Any]]:
     """The provenance record of this invocation."""
     from ..core.provenance import record
 
-    return [record(["fer", *sys.argv[1:]])]
+    return [record(command_line(ctx))]
+
+
+def counts_table(counts: dict[str, dict[str, int]], classes: Sequence[str], title: str = "") -> Any:
+    """A rich table of face counts, one row per split, one column per class (+ unlabelled
+    when any face is)."""
+    from rich.table import Table
+
+    columns = list(classes)
+    if any(c.get("unlabelled") for c in counts.values()):
+        columns.append("unlabelled")
+    table = Table(title=title or None)
+    table.add_column("split")
+    for name in columns:
+        table.add_column(name, justify="right")
+    table.add_column("total", justify="right")
+    for split, per_class in counts.items():
+        cells = (str(per_class.get(c, 0)) for c in columns)
+        table.add_row(split, *cells, str(sum(per_class.values())))
+    return table
 
 
 def print_json(data: Any) -> None:

@@ -11,6 +11,7 @@ from .common import (
     RichProgress,
     State,
     console,
+    counts_table,
     handle_errors,
     print_json,
     provenance,
@@ -44,6 +45,7 @@ def _label_map(values: list[str]) -> dict[str, str]:
 
 @handle_errors
 def import_command(
+    ctx: typer.Context,
     source: Path = typer.Argument(..., help="Dataset file or folder, as downloaded."),
     output: str | None = typer.Option(
         None, "-o", "--output", help="Face set (.h5), image folder, or '-' for stdout."
@@ -114,7 +116,7 @@ def import_command(
             format=format,
             options=options,
             progress=progress,
-            provenance=provenance(),
+            provenance=provenance(ctx),
         )
     summary = report.to_dict()
     if json_out:
@@ -125,19 +127,10 @@ def import_command(
 
 def show_summary(summary: dict[str, Any]) -> None:
     """The human report of an import, on stderr."""
-    from rich.table import Table
-
     from ..core.taxonomy import CLASSES
 
-    table = Table(title=f"{summary['dataset']}: {summary['faces']} faces -> {summary['output']}")
-    columns = [*CLASSES, "unlabelled"]
-    table.add_column("split")
-    for name in columns:
-        table.add_column(name, justify="right")
-    table.add_column("total", justify="right")
-    for split, counts in summary["counts"].items():
-        table.add_row(split, *(str(counts.get(c, 0)) for c in columns), str(sum(counts.values())))
-    console.print(table)
+    title = f"{summary['dataset']}: {summary['faces']} faces -> {summary['output']}"
+    console.print(counts_table(summary["counts"], CLASSES, title))
     h, w, c = summary["image_shape"]
     console.print(
         f"faces: {h}x{w}x{c} {summary['color']}, {summary['resized']} resized; "

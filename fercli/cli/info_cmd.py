@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from .common import RichProgress, console, handle_errors, print_json
+from .common import RichProgress, console, counts_table, handle_errors, print_json
 
 
 @handle_errors
@@ -28,23 +28,13 @@ def info_command(
 
 def show(summary: dict[str, Any]) -> None:
     """Human rendering of :func:`fercli.ops.info.describe`, on stderr."""
-    from rich.table import Table
-
     h, w, c = summary["image_shape"]
     console.print(
         f"[bold]{summary['path']}[/]: face set v{summary['schema_version']}, "
         f"{summary['faces']} faces, {h}x{w}x{c} {summary['color']}"
     )
     console.print(f"fields: {', '.join(summary['fields'])}")
-    columns = [*summary["classes"], "unlabelled"]
-    table = Table()
-    table.add_column("split")
-    for name in columns:
-        table.add_column(name, justify="right")
-    table.add_column("total", justify="right")
-    for split, counts in summary["counts"].items():
-        table.add_row(split, *(str(counts.get(c, 0)) for c in columns), str(sum(counts.values())))
-    console.print(table)
+    console.print(counts_table(summary["counts"], summary["classes"]))
     if summary["domains"]:
         console.print("domains: " + ", ".join(f"{k} {v}" for k, v in summary["domains"].items()))
     if summary["soft_labels"]:

@@ -133,6 +133,22 @@ def resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
     return out.reshape(height, width, c)
 
 
+def crop_box(
+    img: np.ndarray, box: tuple[float, float, float, float] | np.ndarray, border: str = "constant"
+) -> np.ndarray:
+    """Crop box (x1, y1, x2, y2) in pixels from (H, W, C); parts outside the image are filled
+    with zeros (``border="constant"``) or the nearest edge pixels (``"edge"``)."""
+    h, w = img.shape[:2]
+    x1, y1, x2, y2 = (round(float(v)) for v in box)
+    if x2 <= x1 or y2 <= y1:
+        raise InputError(f"empty face box {tuple(box)}")
+    ix1, iy1, ix2, iy2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
+    if ix2 <= ix1 or iy2 <= iy1:  # entirely outside the image
+        return np.zeros((y2 - y1, x2 - x1, img.shape[2]), dtype=img.dtype)
+    pad = ((iy1 - y1, y2 - iy2), (ix1 - x1, x2 - ix2), (0, 0))
+    return np.pad(img[iy1:iy2, ix1:ix2], pad, mode="edge" if border == "edge" else "constant")
+
+
 def conform(img: np.ndarray, height: int, width: int, color: Color) -> np.ndarray:
     """Bring one decoded image to the set's geometry: colour first, then size."""
     return resize(to_color(img, color), height, width)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..core.images import Color, conform, decode_image, image_header, is_image_path
+from ..core.images import Color, conform, crop_box, decode_image, image_header, is_image_path
 from ..core.progress import NullProgress, Progress
 from ..core.taxonomy import CLASSES, DROPPED_CLASSES, UNKNOWN, canonical
 from ..errors import DatasetFormatError, InputError
@@ -226,19 +226,6 @@ def list_images(root: Path, report: ImportReport) -> list[Path]:
     return images
 
 
-def _crop(img: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-    """Crop a box (x1, y1, x2, y2) in pixels; parts outside the image are zero-padded."""
-    h, w = img.shape[:2]
-    x1, y1, x2, y2 = (round(v) for v in box)
-    if x2 <= x1 or y2 <= y1:
-        raise InputError(f"empty face box {box}")
-    out = np.zeros((y2 - y1, x2 - x1, img.shape[2]), dtype=img.dtype)
-    sx1, sy1, sx2, sy2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
-    if sx2 > sx1 and sy2 > sy1:
-        out[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = img[sy1:sy2, sx1:sx2]
-    return out
-
-
 def choose_geometry(
     items: list[FileItem], options: ImportOptions, report: ImportReport, progress: Progress
 ) -> tuple[int, int, Color, list[FileItem]]:
@@ -314,7 +301,7 @@ def decode_items(
         try:
             img = decode_image(item.path)
             if item.box is not None:
-                img = _crop(img, item.box)
+                img = crop_box(img, item.box)
             return conform(img, height, width, color), img.shape[:2] != (height, width)
         except InputError as exc:
             return str(exc).split(": ", 1)[-1]
@@ -340,9 +327,11 @@ def decode_items(
                 "split": [it.split for it in kept],
             }
             if with_boxes:
+                # the stored image shows exactly the box: it is also the crop region
                 batch["boxes"] = np.asarray(
                     [it.box or (np.nan,) * 4 for it in kept], dtype=np.float32
                 )
+                batch["crop_boxes"] = batch["boxes"]
             if with_landmarks:
                 nan5 = np.full((5, 2), np.nan)
                 batch["landmarks"] = np.asarray(

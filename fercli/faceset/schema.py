@@ -44,6 +44,7 @@ FIELDS: Final[dict[str, Field]] = {
         Field("soft_labels", "float32", ("K",), "class distribution (N,K); NaN row = none"),
         Field("boxes", "float32", (4,), "face box x1,y1,x2,y2 in source-image pixels"),
         Field("landmarks", "float32", (5, 2), "5 points (x,y): eyes, nose tip, mouth corners"),
+        Field("crop_boxes", "float32", (4,), "source-image region x1,y1,x2,y2 the image shows"),
         Field("scores", "float32", (), "detector confidence"),
         Field("face_index", "int16", (), "index of the face within its source image"),
         Field("source", "str", (), "original file (or file:row) the face came from", "string"),

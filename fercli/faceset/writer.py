@@ -129,6 +129,10 @@ class FaceSetWriter:
                 cats = existing.categories(name)
                 self._categories[name] = {c: i for i, c in enumerate(cats)}
 
+    def set_attr(self, key: str, value: Any) -> None:
+        """Set a root attribute known only once the faces are written (e.g. a skip list)."""
+        self._attrs[key] = value
+
     def append(self, batch: Mapping[str, Any]) -> None:
         """Add a batch of faces: a mapping of field name to per-face values (first axis N).
 

@@ -1,0 +1,255 @@
+"""``fer align``: every face onto one canonical 5-point template at 64×64.
+
+Faces with landmarks (from ``fer detect``, CK+ …) are warped by a weighted least-squares
+similarity (:mod:`fercli.core.alignment`) from their stored crop. Images, folders and videos
+are detected on the fly first. Faces without landmarks (FER-2013's 48×48 crops) take the
+``fallback``: ``resize`` the whole (already roughly registered) crop, ``detect`` landmarks on
+it (padded and enlarged, since detectors need context) and resize only where none is found,
+or ``skip`` them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from ..core.alignment import POINT_WEIGHTS, TEMPLATE_NAME, apply, similarity, template, warp
+from ..core.images import resize, to_color
+from ..core.media import is_faceset
+from ..core.progress import NullProgress, Progress
+from ..detect import Detector, DetectorOptions, create_detector
+from ..errors import ClassMismatchError
+from ..faceset import FaceSet, FaceSetWriter
+from ..faceset.atomic import STDIO
+from .detect import DetectOptions, run_detect
+from .inputs import open_input
+
+DETECT_SIDE = 160
+"""Side a landmark-less face is enlarged to (after padding) before detecting on it."""
+
+
+@dataclass(frozen=True)
+class AlignOptions:
+    """``fer align`` settings."""
+
+    size: int = 64
+    color: Literal["keep", "gray", "rgb"] = "keep"
+    detect: bool = False
+    fallback: Literal["resize", "detect", "skip"] = "resize"
+    detector: DetectorOptions = field(default_factory=DetectorOptions)
+    every: int = 1
+
+
+@dataclass
+class AlignReport:
+    faces: int = 0
+    methods: Counter[str] = field(default_factory=Counter)
+    eye_error: list[np.ndarray] = field(default_factory=list)
+    eye_angle: list[np.ndarray] = field(default_factory=list)
+    detect: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        err = np.concatenate(self.eye_error) if self.eye_error else np.zeros(0)
+        ang = np.abs(np.concatenate(self.eye_angle)) if self.eye_angle else np.zeros(0)
+
+        def stats(v: np.ndarray) -> dict[str, float] | None:
+            if not len(v):
+                return None
+            return {
+                "mean": round(float(v.mean()), 3),
+                "p95": round(float(np.percentile(v, 95)), 3),
+                "max": round(float(v.max()), 3),
+            }
+
+        return {
+            "faces": self.faces,
+            "by_method": dict(self.methods),
+            "eye_error_px": stats(err),
+            "eye_tilt_deg": stats(ang),
+            "detect": self.detect,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def _landmarks_in_image(chunk: dict[str, np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    """Landmarks (n, 5, 2) in stored-image pixels (from source pixels via ``crop_boxes``)."""
+    lm = chunk["landmarks"].astype(np.float64)
+    if "crop_boxes" not in chunk:
+        return lm
+    crop = chunk["crop_boxes"].astype(np.float64)
+    scale = np.stack(
+        [shape[1] / (crop[:, 2] - crop[:, 0]), shape[0] / (crop[:, 3] - crop[:, 1])], 1
+    )
+    return (lm - crop[:, None, :2]) * scale[:, None, :]
+
+
+def _detect_on_faces(detector: Detector, images: np.ndarray) -> np.ndarray:
+    """Landmarks (n, 5, 2) of the best face in each stored image; NaN where none is found."""
+    n, h, w, _ = images.shape
+    pad_y, pad_x = h // 2, w // 2
+    scale = DETECT_SIDE / max(h + 2 * pad_y, w + 2 * pad_x)
+    out = np.full((n, 5, 2), np.nan)
+    for i, image in enumerate(images):
+        padded = np.pad(
+            to_color(image, "rgb"), ((pad_y, pad_y), (pad_x, pad_x), (0, 0)), mode="reflect"
+        )
+        big = resize(padded, round(padded.shape[0] * scale), round(padded.shape[1] * scale))
+        det = detector.detect(big)
+        if len(det.scores):
+            out[i] = det.landmarks[0] / scale - (pad_x, pad_y)
+    return out
+
+
+def _eye_quality(matrices: np.ndarray, landmarks: np.ndarray, target: np.ndarray):
+    mapped = apply(matrices, landmarks)
+    error = np.linalg.norm(mapped[:, :2] - target[:2], axis=2).max(axis=1)
+    dx, dy = (mapped[:, 1] - mapped[:, 0]).T
+    return error, np.degrees(np.arctan2(dy, dx))
+
+
+def align_chunk(
+    chunk: dict[str, np.ndarray],
+    options: AlignOptions,
+    report: AlignReport,
+    detector: Detector | None,
+) -> dict[str, np.ndarray]:
+    """Align one chunk of a face set; returns the output batch (other fields passed through)."""
+    images = chunk["images"]
+    n = len(images)
+    size = options.size
+    target = template(size)
+    if "landmarks" in chunk and not options.detect:
+        lm = _landmarks_in_image(chunk, images.shape[1:])
+    else:
+        lm = np.full((n, 5, 2), np.nan)
+    have = ~np.isnan(lm).any(axis=(1, 2))
+    method = np.where(have, "landmarks", "").astype(object)
+    if detector is not None and (options.detect or options.fallback == "detect"):
+        missing = np.flatnonzero(~have)
+        found = _detect_on_faces(detector, images[missing])
+        ok = ~np.isnan(found).any(axis=(1, 2))
+        lm[missing[ok]] = found[ok]
+        method[missing[ok]] = "detected"
+        have[missing[ok]] = True
+    out_images = np.empty((n, size, size, images.shape[3]), np.uint8)
+    if have.any():
+        matrices = similarity(lm[have], target, POINT_WEIGHTS)
+        out_images[have] = warp(images[have], matrices, size)
+        error, angle = _eye_quality(matrices, lm[have], target)
+        report.eye_error.append(error)
+        report.eye_angle.append(angle)
+    keep = np.ones(n, bool)
+    for i in np.flatnonzero(~have):
+        if options.fallback == "skip":
+            keep[i] = False
+            method[i] = "skipped"
+        else:
+            out_images[i] = resize(images[i], size, size)
+            method[i] = "resized"
+    report.methods.update(method.tolist())
+    batch = {k: v[keep] for k, v in chunk.items() if k not in ("images", "crop_boxes")}
+    batch["images"] = out_images[keep]
+    return batch
+
+
+def _output_color(sets: list[FaceSet], options: AlignOptions) -> str:
+    if options.color != "keep":
+        return options.color
+    return "gray" if all(s.color == "gray" for s in sets) else "rgb"
+
+
+def run_align(
+    inputs: Sequence[str | Path],
+    output: str | Path,
+    options: AlignOptions | None = None,
+    progress: Progress | None = None,
+    provenance: Sequence[Mapping[str, Any]] = (),
+) -> AlignReport:
+    """Align the faces of ``inputs`` (face sets, ``-``, or images/folders/videos, which are
+    detected first) into one face set of ``size``×``size`` faces."""
+    options = options or AlignOptions()
+    progress = progress or NullProgress()
+    started = time.perf_counter()
+    report = AlignReport()
+    with ExitStack() as stack:
+        sets: list[FaceSet] = []
+        media = [p for p in inputs if str(p) != STDIO and not is_faceset(Path(p))]
+        if media:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fercli-align-")))
+            detected = tmp / "detected.h5"
+            det_options = DetectOptions(detector=options.detector, every=options.every)
+            report.detect = run_detect(media, detected, det_options, progress).to_dict()
+            sets.append(stack.enter_context(open_input(detected)))
+        for item in inputs:
+            if str(item) == STDIO or is_faceset(Path(item)):
+                sets.append(stack.enter_context(open_input(item, progress)))
+        classes = sets[0].classes
+        for s in sets[1:]:
+            if s.classes != classes:
+                raise ClassMismatchError(
+                    f"{s.path}: classes {list(s.classes)} differ from {list(classes)}"
+                )
+        color = _output_color(sets, options)
+        needs_detector = options.detect or options.fallback == "detect"
+        detector = create_detector(options.detector) if needs_detector else None
+        fields = {f for s in sets for f in s.fields} - {"images", "crop_boxes"}
+        attrs = {
+            "alignment": {
+                "template": TEMPLATE_NAME,
+                "size": options.size,
+                "points": template(options.size).round(3).tolist(),
+                "point_weights": POINT_WEIGHTS.tolist(),
+                "fallback": options.fallback,
+            }
+        }
+        inherited = [p for s in sets for p in s.provenance]
+        progress.start("aligning faces", sum(len(s) for s in sets))
+        with FaceSetWriter(
+            output,
+            classes=classes,
+            color=color,
+            attrs=attrs,
+            provenance=[*inherited, *provenance],
+            image_shape=(options.size, options.size, 1 if color == "gray" else 3),
+        ) as writer:
+            for faceset in sets:
+                for chunk in faceset.iter_chunks(chunk_size=1024):
+                    chunk["images"] = np.stack([to_color(im, color) for im in chunk["images"]])
+                    batch = align_chunk(chunk, options, report, detector)
+                    writer.append(_complete(batch, fields, len(batch["images"])))
+                    report.faces += len(batch["images"])
+                    progress.advance(len(chunk["labels"]))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+_FILL = {
+    "landmarks": (np.nan, (5, 2), np.float32),
+    "boxes": (np.nan, (4,), np.float32),
+    "scores": (np.nan, (), np.float32),
+    "face_index": (0, (), np.int16),
+}
+
+
+def _complete(batch: dict[str, Any], fields: set[str], n: int) -> dict[str, Any]:
+    """Give a batch every field of the union of the inputs (NaN/empty where it had none)."""
+    for name in fields - set(batch):
+        if name in ("source", "split", "domain"):
+            batch[name] = [""] * n
+        elif name in _FILL:
+            value, shape, dtype = _FILL[name]
+            batch[name] = np.full((n, *shape), value, dtype=dtype)
+        elif name == "soft_labels":
+            batch[name] = np.full((n, 6), np.nan, np.float32)
+        else:
+            batch[name] = np.zeros(n, np.float32)
+    return batch

@@ -11,6 +11,9 @@ DEMO   ?= demo-out
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@# retina-face and grad-cam pull headless OpenCV wheels that overwrite cv2's GUI build;
+	@# re-lay the GUI wheel so `fer live` can open its window (see fercli/core/opencv.py).
+	$(BIN)/python -m fercli.core.opencv
 	touch $@
 
 install: $(VENV)/.installed  ## create .venv with fercli (editable) and the dev tools
@@ -34,6 +37,7 @@ docs: install  ## regenerate the CLI reference from the code
 
 bench: install  ## throughput benchmarks, results in benchmarks/results/
 	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_detect_align.py
 
 demo: install  ## the toolkit end to end (offline); real FER-2013 too when ../shared has it
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)

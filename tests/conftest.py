@@ -43,3 +43,38 @@ def cli():
         return runner.invoke(app, [str(a) for a in args], input=input)
 
     return invoke
+
+
+MODELS = SHARED / "models"
+WILD = SHARED / "data" / "wild"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_caches(tmp_path_factory):
+    """No test reads or writes the user's caches, or reaches the network for weights."""
+    cache = tmp_path_factory.mktemp("cache")
+    saved = {k: os.environ.get(k) for k in ("FERCLI_CACHE", "DEEPFACE_HOME", "FERCLI_OFFLINE")}
+    os.environ.update(
+        FERCLI_CACHE=str(cache / "fercli"),
+        DEEPFACE_HOME=str(cache / "deepface"),
+        FERCLI_OFFLINE="1",
+    )
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def models(monkeypatch) -> Path:
+    """The shared model folder as $FERCLI_MODELS (YuNet is looked up there)."""
+    need(MODELS / "face_detection_yunet_2026may.onnx")
+    monkeypatch.setenv("FERCLI_MODELS", str(MODELS))
+    return MODELS
+
+
+@pytest.fixture
+def wild() -> Path:
+    return need(WILD)

@@ -15,7 +15,7 @@ from fercli.faceset import open_faceset
 from .conftest import REPO
 from .fixtures import faces, save
 
-COMMANDS = ["import", "info"]
+COMMANDS = ["import", "detect", "align", "info", "doctor"]
 
 
 @pytest.fixture
@@ -41,7 +41,8 @@ def test_version(cli):
 def test_help_does_not_import_torch_or_opencv():
     code = (
         "import sys\nfrom fercli.cli.app import app\n"
-        "for args in (['--help'], ['import', '--help'], ['info', '--help']):\n"
+        "for cmd in ([], ['import'], ['detect'], ['align']):\n"
+        "    args = [*cmd, '--help']\n"
         "    try:\n        app(args)\n    except SystemExit:\n        pass\n"
         "heavy = sorted(m for m in ('torch', 'cv2', 'h5py') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
@@ -171,3 +172,20 @@ def test_cli_reference_is_current():
         cwd=REPO,
     ).stdout
     assert (REPO / "docs" / "cli.md").read_text() == generated, "run `make docs`"
+
+
+def test_doctor_reports_backends_and_gui(cli):
+    result = cli("doctor", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["detectors"]["yunet"]["available"] is True
+    assert report["opencv"]["gui"] and report["opencv"]["fix"] is None
+    assert report["torch"]["available"] is True
+
+
+def test_detect_usage_errors(cli, tmp_path):
+    assert cli("detect", tmp_path, "-o", tmp_path / "o.h5", "--shard", "3/2").exit_code == 2
+    assert cli("detect", tmp_path, "-o", tmp_path / "o.h5", "--backend", "magic").exit_code == 2
+    result = cli("detect", tmp_path / "missing", "-o", tmp_path / "o.h5")
+    assert result.exit_code == 1 and "no such file" in result.stderr
+    assert not (tmp_path / "o.h5").exists()

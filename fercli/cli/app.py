@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
-from . import import_cmd, info_cmd
+from . import align_cmd, detect_cmd, doctor_cmd, import_cmd, info_cmd
 from .common import State
 
 app = typer.Typer(
@@ -42,7 +42,10 @@ def main_options(
 
 
 import_cmd.register(app)
+detect_cmd.register(app)
+align_cmd.register(app)
 info_cmd.register(app)
+doctor_cmd.register(app)
 
 
 def main() -> None:

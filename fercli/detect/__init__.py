@@ -6,10 +6,11 @@ To add a backend: a class with ``name`` and ``detect(rgb) -> Detections`` built 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from ..errors import FercliError
-from .base import LANDMARK_NAMES, Detections, Detector, DetectorOptions
+from .base import LANDMARK_NAMES, Detections, Detector, DetectorOptions, Downscaled
 
 
 def _yunet(options: DetectorOptions) -> Detector:
@@ -38,7 +39,10 @@ def create_detector(options: DetectorOptions) -> Detector:
         raise FercliError(
             f"unknown detector backend {options.backend!r}; choose from {', '.join(BACKENDS)}"
         ) from None
-    return factory(options)
+    if options.max_side is None:
+        return factory(options)
+    # the wrapper applies the size filter after mapping back to full resolution
+    return Downscaled(factory(dataclasses.replace(options, min_size=0.0)), options)
 
 
 __all__ = [

@@ -10,6 +10,7 @@ See ``docs/faceset.md`` for the schema. Typical use::
             ...
 """
 
+from .concat import concat
 from .reader import FaceSet, open_faceset
 from .schema import FIELDS, SCHEMA_NAME, SCHEMA_VERSION, SPLITS
 from .writer import FaceSetWriter
@@ -21,5 +22,6 @@ __all__ = [
     "SPLITS",
     "FaceSet",
     "FaceSetWriter",
+    "concat",
     "open_faceset",
 ]

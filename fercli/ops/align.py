@@ -206,7 +206,7 @@ def run_align(
             "alignment": {
                 "template": TEMPLATE_NAME,
                 "size": options.size,
-                "points": template(options.size).round(3).tolist(),
+                "points": np.round(template(options.size).astype(float), 3).tolist(),
                 "point_weights": POINT_WEIGHTS.tolist(),
                 "fallback": options.fallback,
             }

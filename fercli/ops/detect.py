@@ -13,6 +13,7 @@ the input exactly once and their outputs concatenate losslessly.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -110,10 +111,11 @@ def detect_frame(
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(options: DetectOptions) -> None:
+def _init_worker(options: DetectOptions, pooled: bool = True) -> None:
     import cv2
 
-    cv2.setNumThreads(1)  # one process per core; OpenCV must not oversubscribe them
+    if pooled:  # one process per core: OpenCV must not oversubscribe the cores too
+        cv2.setNumThreads(1)
     _WORKER["detector"] = create_detector(options.detector)
     _WORKER["options"] = options
 
@@ -134,13 +136,15 @@ def _results(
     files: list[Path], options: DetectOptions, progress: Progress
 ) -> Iterator[tuple[Path, list[FrameFaces], str | None]]:
     if options.workers <= 1:
-        _init_worker(options)
+        _init_worker(options, pooled=False)
         for path in files:
             yield (path, *_detect_file(path))
             progress.advance()
         return
+    # spawn, not fork: a forked child inherits OpenCV's thread pool mid-state and can hang
+    context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        options.workers, initializer=_init_worker, initargs=(options,)
+        options.workers, mp_context=context, initializer=_init_worker, initargs=(options,)
     ) as pool:
         for path, result in zip(files, pool.map(_detect_file, files, chunksize=4), strict=True):
             yield (path, *result)

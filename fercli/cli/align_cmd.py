@@ -10,10 +10,9 @@ import typer
 from . import detector_options as opt
 from .common import (
     RichProgress,
-    State,
     console,
+    emit,
     handle_errors,
-    print_json,
     provenance,
     resolve_output,
 )
@@ -73,10 +72,7 @@ def align_command(
     )
     with RichProgress() as progress:
         report = run_align(inputs, target, options, progress, provenance(ctx)).to_dict()
-    if json_out:
-        print_json(report)
-    elif not State.quiet:
-        show(report)
+    emit(report, json_out, show)
 
 
 def show(report: dict[str, Any]) -> None:

@@ -144,6 +144,14 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
+def emit(summary: dict[str, Any], json_out: bool, show: Callable[[dict[str, Any]], None]) -> None:
+    """A command's summary: JSON on stdout with --json, else ``show`` on stderr (unless -q)."""
+    if json_out:
+        print_json(summary)
+    elif not State.quiet:
+        show(summary)
+
+
 class RichProgress:
     """The library's :class:`~fercli.core.progress.Progress`, drawn as rich bars on stderr."""
 

@@ -10,10 +10,9 @@ import typer
 from . import detector_options as opt
 from .common import (
     RichProgress,
-    State,
     console,
+    emit,
     handle_errors,
-    print_json,
     provenance,
     resolve_output,
 )
@@ -76,10 +75,7 @@ def detect_command(
     )
     with RichProgress() as progress:
         report = run_detect(inputs, target, options, progress, provenance(ctx)).to_dict()
-    if json_out:
-        print_json(report)
-    elif not State.quiet:
-        show(report)
+    emit(report, json_out, show)
 
 
 def show(report: dict[str, Any]) -> None:

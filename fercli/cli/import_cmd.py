@@ -9,11 +9,10 @@ import typer
 
 from .common import (
     RichProgress,
-    State,
     console,
     counts_table,
+    emit,
     handle_errors,
-    print_json,
     provenance,
     resolve_output,
 )
@@ -119,10 +118,7 @@ def import_command(
             provenance=provenance(ctx),
         )
     summary = report.to_dict()
-    if json_out:
-        print_json(summary)
-    elif not State.quiet:
-        show_summary(summary)
+    emit(summary, json_out, show_summary)
 
 
 def show_summary(summary: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from .common import RichProgress, console, counts_table, handle_errors, print_json
+from .common import RichProgress, console, counts_table, emit, handle_errors
 
 
 @handle_errors
@@ -20,10 +20,7 @@ def info_command(
 
     with RichProgress() as progress, open_input(path, progress) as faceset:
         summary = describe(faceset)
-    if json_out:
-        print_json(summary)
-    else:
-        show(summary)
+    emit(summary, json_out, show)
 
 
 def show(summary: dict[str, Any]) -> None:

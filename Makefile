@@ -4,6 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SHARED ?= ../shared
 DEMO   ?= demo-out
+# Offline model files (YuNet) when ../shared has them; otherwise they download on first use.
+ifneq ($(wildcard $(SHARED)/models/*.onnx),)
+export FERCLI_MODELS ?= $(abspath $(SHARED)/models)
+endif
 
 .PHONY: install test test-fast lint format docs bench demo clean
 
@@ -49,6 +53,11 @@ demo: install  ## the toolkit end to end (offline); real FER-2013 too when ../sh
 	    --ferplus $(SHARED)/data/fer2013/fer2013new.csv -o $(DEMO)/fer2013.h5 && \
 	  $(BIN)/fer info $(DEMO)/fer2013.h5; \
 	else echo "(FER-2013 not found under $(SHARED)/data: skipped the real-data import)"; fi
+	$(BIN)/fer doctor
+	@if [ -d $(SHARED)/data/wild ]; then \
+	  $(BIN)/fer detect $(SHARED)/data/wild | $(BIN)/fer align - -o $(DEMO)/wild_aligned.h5 && \
+	  $(BIN)/fer info $(DEMO)/wild_aligned.h5; \
+	else echo "(no photos under $(SHARED)/data/wild: skipped detect | align)"; fi
 	@echo "demo outputs: $(DEMO)/"
 
 clean:

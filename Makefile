@@ -42,6 +42,7 @@ docs: install  ## regenerate the CLI reference from the code
 bench: install  ## throughput benchmarks, results in benchmarks/results/
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_detect_align.py
+	$(BIN)/python benchmarks/bench_upscale.py
 
 demo: install  ## the toolkit end to end (offline); real FER-2013 too when ../shared has it
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)

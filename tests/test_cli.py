@@ -15,7 +15,7 @@ from fercli.faceset import open_faceset
 from .conftest import REPO
 from .fixtures import faces, save
 
-COMMANDS = ["import", "detect", "align", "info", "doctor"]
+COMMANDS = ["import", "detect", "align", "upscale", "info", "doctor"]
 
 
 @pytest.fixture

@@ -77,6 +77,18 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def parse_size(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        parts = [int(v) for v in value.lower().split("x")]
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: expected N or HxW, e.g. 64 or 64x64") from None
+    if len(parts) not in (1, 2) or min(parts) < 8:
+        raise typer.BadParameter(f"{value!r}: expected N or HxW with sides >= 8")
+    return (parts[0], parts[-1])
+
+
 def resolve_output(output: str | None, json_out: bool) -> str:
     """Where a face set goes: ``-o``, or stdout when it is not a terminal (usage error else)."""
     if output is None:

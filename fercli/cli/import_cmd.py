@@ -13,23 +13,12 @@ from .common import (
     counts_table,
     emit,
     handle_errors,
+    parse_size,
     provenance,
     resolve_output,
 )
 
 FORMATS = ["auto", "fer2013", "fer2013-folder", "rafdb", "affectnet-yolo", "ckplus", "imagefolder"]
-
-
-def _size(value: str | None) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    try:
-        parts = [int(v) for v in value.lower().split("x")]
-    except ValueError:
-        raise typer.BadParameter(f"{value!r}: expected N or HxW, e.g. 64 or 64x64") from None
-    if len(parts) not in (1, 2) or min(parts) < 8:
-        raise typer.BadParameter(f"{value!r}: expected N or HxW with sides >= 8")
-    return (parts[0], parts[-1])
 
 
 def _label_map(values: list[str]) -> dict[str, str]:
@@ -99,7 +88,7 @@ def import_command(
         raise typer.BadParameter("choose keep or majority", param_hint="--ferplus-labels")
     target = resolve_output(output, json_out)
     options = ImportOptions(
-        size=_size(size),
+        size=parse_size(size),
         color=color,  # type: ignore[arg-type]
         keep_unmapped=keep_unmapped,
         label_map=_label_map(label_map),

@@ -169,3 +169,25 @@ def test_evaluate_fits_on_train_and_scores_held_out(tmp_path, face_family, cli):
     _faceset(no_split, test[:5])
     bad = cli("upscale", no_split, "--evaluate")
     assert bad.exit_code == 1 and "train split" in bad.stderr
+
+
+def test_rgb_image_folder_in_any_size_out(tmp_path):
+    from .fixtures import save
+
+    faces = make_faces(6, 40, seed=3, color="rgb", noise=0.0).images
+    for i, img in enumerate(faces):
+        save(img, tmp_path / "folder" / CLASSES[i % 6] / f"{i}.png")
+    ref = make_faces(200, 56, seed=4, color="rgb", noise=0.0).images
+    _faceset(tmp_path / "ref.h5", ref)
+    for method in ("eigen", "zssr"):
+        options = UpscaleOptions(
+            method=method,
+            size=(56, 56),
+            reference=tmp_path / "ref.h5",
+            zssr=ZSSROptions(steps=2, batch=4),
+        )
+        out = tmp_path / f"{method}.h5"
+        assert run_upscale(tmp_path / "folder", out, options)["faces"] == 6
+        with open_faceset(out) as fs:
+            assert fs.image_shape == (56, 56, 3) and fs.color == "rgb"
+            assert sorted(fs.read("labels")) == [0, 1, 2, 3, 4, 5]

@@ -15,7 +15,7 @@ from fercli.faceset import open_faceset
 from .conftest import REPO
 from .fixtures import faces, save
 
-COMMANDS = ["import", "detect", "align", "upscale", "info", "doctor"]
+COMMANDS = ["import", "detect", "align", "upscale", "train", "info", "doctor"]
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_version(cli):
 def test_help_does_not_import_torch_or_opencv():
     code = (
         "import sys\nfrom fercli.cli.app import app\n"
-        "for cmd in ([], ['import'], ['detect'], ['align']):\n"
+        "for cmd in ([], ['import'], ['detect'], ['align'], ['train']):\n"
         "    args = [*cmd, '--help']\n"
         "    try:\n        app(args)\n    except SystemExit:\n        pass\n"
         "heavy = sorted(m for m in ('torch', 'cv2', 'h5py') if m in sys.modules)\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
-from . import align_cmd, detect_cmd, doctor_cmd, import_cmd, info_cmd, upscale_cmd
+from . import align_cmd, detect_cmd, doctor_cmd, import_cmd, info_cmd, train_cmd, upscale_cmd
 from .common import State
 
 app = typer.Typer(
@@ -45,6 +45,7 @@ import_cmd.register(app)
 detect_cmd.register(app)
 align_cmd.register(app)
 upscale_cmd.register(app)
+train_cmd.register(app)
 info_cmd.register(app)
 doctor_cmd.register(app)
 

@@ -1,0 +1,151 @@
+"""``fer train``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from .common import RichProgress, console, emit, handle_errors, provenance
+
+
+@handle_errors
+def train_command(
+    ctx: typer.Context,
+    data: Path = typer.Argument(..., help="Training face set (.h5)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Checkpoint to write (best epoch)."),
+    val: Path | None = typer.Option(
+        None,
+        "--val",
+        help="Validation face set (default: the set's own val split, else --val-split).",
+    ),
+    val_split: float | None = typer.Option(
+        None, "--val-split", min=0.01, max=0.9, help="Stratified hold-out fraction."
+    ),
+    epochs: int = typer.Option(30, "--epochs", min=1),
+    batch_size: int = typer.Option(128, "--batch-size", "-b", min=2),
+    lr: float = typer.Option(1e-3, "--lr", min=0.0, help="AdamW learning rate (peak)."),
+    weight_decay: float = typer.Option(0.01, "--weight-decay", min=0.0),
+    loss: str = typer.Option(
+        "ce",
+        "--loss",
+        help="ce, weighted (inverse frequency), cb (class-balanced, effective number) or focal.",
+    ),
+    label_smoothing: float = typer.Option(0.05, "--label-smoothing", min=0.0, max=0.5),
+    focal_gamma: float = typer.Option(2.0, "--focal-gamma", min=0.0),
+    cb_beta: float = typer.Option(0.999, "--cb-beta", min=0.0, max=0.99999),
+    balanced_sampler: bool = typer.Option(
+        False, "--balanced-sampler", help="Draw classes equally often."
+    ),
+    scheduler: str = typer.Option(
+        "cosine-restarts", "--scheduler", help="cosine-restarts, cosine or onecycle."
+    ),
+    restart_epochs: int = typer.Option(
+        10, "--restart-epochs", min=1, help="cosine-restarts: epochs to the first restart."
+    ),
+    ema: float = typer.Option(
+        0.0,
+        "--ema",
+        min=0.0,
+        max=0.99999,
+        help="Keep an exponential moving average of the weights "
+        "(e.g. 0.999); validated and saved instead of the raw weights.",
+    ),
+    rotate: float = typer.Option(10.0, "--rotate", min=0.0, help="Max rotation, degrees."),
+    translate: float = typer.Option(0.05, "--translate", min=0.0),
+    scale: float = typer.Option(0.05, "--scale", min=0.0),
+    flip: bool = typer.Option(True, "--flip/--no-flip"),
+    erasing: float = typer.Option(0.25, "--erasing", min=0.0, max=1.0),
+    mix: str = typer.Option("none", "--mix", help="none, mixup or cutmix."),
+    maxpool: bool = typer.Option(
+        False, "--maxpool/--no-maxpool", help="Keep ResNet's max-pool after the stem (4x cheaper)."
+    ),
+    activation: str = typer.Option("silu", "--activation", help="relu or silu."),
+    dropout: float = typer.Option(0.3, "--dropout", min=0.0, max=0.9),
+    attention: str = typer.Option("none", "--attention", help="none, se or cbam."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 ..."),
+    seed: int = typer.Option(0, "--seed"),
+    patience: int = typer.Option(
+        10, "--patience", min=1, help="Stop after this many epochs without a better val macro-F1."
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Continue from <output>.last.pt."),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, help="Train on a random subset of this many faces."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+) -> None:
+    """Train the 64x64 ResNet-18 and write a checkpoint (weights + preprocessing + metrics).
+
+    Per-epoch metrics go to <output>.metrics.jsonl; the resumable state to <output>.last.pt
+    every epoch, so a killed run continues exactly with --resume. The checkpoint written to
+    -o is the epoch with the best validation macro-F1.
+    """
+    from ..model import ModelConfig
+    from ..train.augment import AugmentOptions
+    from ..train.engine import SCHEDULERS, Trainer, TrainOptions
+    from ..train.losses import LOSSES, LossOptions
+
+    choices = {
+        "--loss": (loss, LOSSES),
+        "--scheduler": (scheduler, SCHEDULERS),
+        "--mix": (mix, ("none", "mixup", "cutmix")),
+        "--activation": (activation, ("relu", "silu")),
+        "--attention": (attention, ("none", "se", "cbam")),
+    }
+    for flag, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise typer.BadParameter(
+                f"{value!r}: choose from {', '.join(allowed)}", param_hint=flag
+            )
+    options = TrainOptions(
+        model=ModelConfig(
+            maxpool=maxpool,
+            activation=activation,
+            dropout=dropout,  # type: ignore[arg-type]
+            attention=attention,
+        ),  # type: ignore[arg-type]
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=weight_decay,
+        loss=LossOptions(loss, label_smoothing, focal_gamma, cb_beta),
+        augment=AugmentOptions(
+            flip=flip, rotate=rotate, translate=translate, scale=scale, erasing=erasing, mix=mix
+        ),
+        balanced_sampler=balanced_sampler,
+        scheduler=scheduler,
+        restart_epochs=restart_epochs,
+        ema=ema,
+        device=device,
+        seed=seed,
+        patience=patience,
+        val_split=val_split,
+        limit=limit,
+    )
+    with RichProgress() as progress:
+        trainer = Trainer(data, output, options, progress, provenance(ctx), val_source=val)
+        if resume:
+            trainer.resume()
+        summary = trainer.run()
+    emit(summary, json_out, show)
+
+
+def show(summary: dict[str, Any]) -> None:
+    best = summary["best"]
+    console.print(
+        f"{summary['epochs']} epochs on {summary['device']}, {summary['train_faces']} "
+        f"train / {summary['val_faces']} val faces"
+    )
+    if best:
+        console.print(
+            f"best epoch {best['epoch']}: val accuracy {best['val_accuracy']:.4f}, "
+            f"macro-F1 {best['val_macro_f1']:.4f}, "
+            f"{best['images_per_s']:.0f} images/s"
+        )
+        console.print("recall: " + ", ".join(f"{k} {v:.2f}" for k, v in best["val_recall"].items()))
+    console.print(f"metrics per epoch: {summary['metrics_log']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_command)

@@ -1,0 +1,83 @@
+"""Faces into memory once, as uint8 tensors (a quarter of float32's size), read in chunks.
+
+Training then indexes batches straight out of one tensor; augmentation and conversion to
+float happen per batch on the training device. Unlabelled faces (-1) are left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from ..faceset import FaceSet
+
+
+@dataclass
+class TrainData:
+    """Faces (N, C, H, W) uint8, labels (N,) int64, soft labels (N, K) float32 or None."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    soft: torch.Tensor | None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def counts(self, num_classes: int) -> np.ndarray:
+        return np.bincount(self.labels.numpy(), minlength=num_classes)
+
+
+def load(faceset: FaceSet, rows: np.ndarray) -> TrainData:
+    """The faces at ``rows`` (sorted indices), read chunk by chunk."""
+    h, w, c = faceset.image_shape
+    images = torch.empty((len(rows), c, h, w), dtype=torch.uint8)
+    labels = torch.empty(len(rows), dtype=torch.int64)
+    with_soft = "soft_labels" in faceset.fields
+    soft = torch.empty((len(rows), len(faceset.classes))) if with_soft else None
+    filled = 0
+    fields = ["images", "labels"] + (["soft_labels"] if with_soft else [])
+    start = 0
+    for chunk in faceset.iter_chunks(fields):
+        n = len(chunk["labels"])
+        local = rows[(rows >= start) & (rows < start + n)] - start
+        k = len(local)
+        images[filled : filled + k] = torch.from_numpy(chunk["images"][local]).permute(0, 3, 1, 2)
+        labels[filled : filled + k] = torch.from_numpy(chunk["labels"][local].astype(np.int64))
+        if soft is not None:
+            soft[filled : filled + k] = torch.from_numpy(chunk["soft_labels"][local])
+        filled += k
+        start += n
+    return TrainData(images, labels, soft)
+
+
+def split_rows(
+    faceset: FaceSet, val_split: float | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train and validation rows: the set's own ``val`` split unless ``val_split`` is given,
+    else a stratified random ``val_split`` fraction (10% when the set has no val split)."""
+    labels = faceset.read("labels")
+    labelled = labels >= 0
+    splits = faceset.read("split") if "split" in faceset.fields else None
+    if val_split is None and splits is not None and (splits == "val").any():
+        train = np.flatnonzero(labelled & (splits == "train"))
+        val = np.flatnonzero(labelled & (splits == "val"))
+    else:
+        fraction = 0.1 if val_split is None else val_split
+        candidates = labelled if splits is None else labelled & (splits != "test")
+        rng = np.random.default_rng(seed)
+        val_parts = []
+        for k in np.unique(labels[candidates]):
+            members = np.flatnonzero(candidates & (labels == k))
+            take = round(len(members) * fraction)
+            val_parts.append(rng.choice(members, size=take, replace=False))
+        val = np.sort(np.concatenate(val_parts)) if val_parts else np.zeros(0, np.int64)
+        train = np.setdiff1d(np.flatnonzero(candidates), val)
+    if len(train) == 0 or len(val) == 0:
+        raise InputError(
+            f"{faceset.path}: needs labelled faces for both training and "
+            f"validation ({len(train)} train, {len(val)} val)"
+        )
+    return train, val

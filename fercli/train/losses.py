@@ -1,0 +1,68 @@
+"""Losses on target *distributions* (one-hot, smoothed, soft labels or mixed), with the
+imbalance-aware class weights of each option.
+
+- ``ce``: cross-entropy.
+- ``weighted``: cross-entropy with weights ∝ 1 / class frequency (normalised to mean 1).
+- ``cb``: class-balanced (Cui et al. 2019): weights ∝ (1 − β) / (1 − βⁿ), n the class count,
+  the inverse "effective number of samples".
+- ``focal``: focal loss (Lin et al. 2017), (1 − p)^γ down-weights easy faces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+LOSSES = ("ce", "weighted", "cb", "focal")
+
+
+@dataclass(frozen=True)
+class LossOptions:
+    name: str = "weighted"
+    label_smoothing: float = 0.05
+    focal_gamma: float = 2.0
+    cb_beta: float = 0.999
+
+
+def class_weights(counts: np.ndarray, options: LossOptions) -> torch.Tensor:
+    """Per-class weights for the chosen loss (mean 1 over classes), from training counts."""
+    counts = np.maximum(np.asarray(counts, dtype=np.float64), 1.0)
+    if options.name == "weighted":
+        w = 1.0 / counts
+    elif options.name == "cb":
+        w = (1.0 - options.cb_beta) / (1.0 - options.cb_beta**counts)
+    else:
+        w = np.ones_like(counts)
+    return torch.tensor(w / w.mean(), dtype=torch.float32)
+
+
+def targets_from(
+    labels: torch.Tensor, soft: torch.Tensor | None, num_classes: int, smoothing: float
+) -> torch.Tensor:
+    """Target distributions: soft labels where a row has them, else smoothed one-hot."""
+    onehot = torch.nn.functional.one_hot(labels, num_classes).float()
+    hard = onehot * (1 - smoothing) + smoothing / num_classes
+    if soft is None:
+        return hard
+    usable = ~torch.isnan(soft).any(dim=1, keepdim=True)
+    return torch.where(usable, torch.nan_to_num(soft), hard)
+
+
+def loss_fn(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    weights: torch.Tensor,
+    options: LossOptions,
+    sample_weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Mean loss over the batch; ``sample_weights`` scale faces individually."""
+    logp = torch.log_softmax(logits.float(), dim=1)
+    per_class = -targets * logp * weights[None, :]
+    if options.name == "focal":
+        per_class = per_class * (1 - logp.exp()) ** options.focal_gamma
+    per_face = per_class.sum(dim=1)
+    if sample_weights is not None:
+        per_face = per_face * sample_weights
+    return per_face.mean()

@@ -1,0 +1,133 @@
+"""Training on generated faces: it learns, it resumes exactly, the losses are right."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from fercli.core.taxonomy import CLASSES
+from fercli.faceset import FaceSetWriter
+from fercli.model import ModelConfig
+from fercli.model.checkpoint import load_checkpoint
+from fercli.testing.synth import make_faces
+from fercli.train.engine import Trainer, TrainOptions, metrics_path, state_path
+from fercli.train.losses import LossOptions, class_weights, loss_fn, targets_from
+from fercli.train.metrics import summary
+
+
+@pytest.fixture(scope="module")
+def synth_set(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "synth.h5"
+    faces = make_faces(900, 64, seed=0)
+    with FaceSetWriter(path, classes=CLASSES, color="gray") as w:
+        w.append({"images": faces.images, "labels": faces.labels})
+    return path
+
+
+FAST = TrainOptions(
+    model=ModelConfig(maxpool=True), epochs=6, batch_size=64, val_split=0.2, scheduler="cosine"
+)
+
+
+def test_learns_generated_faces_to_95_percent(synth_set, tmp_path):
+    out = tmp_path / "model.pt"
+    result = Trainer(synth_set, out, FAST).run()
+    assert result["best"]["val_accuracy"] >= 0.95
+    lines = [json.loads(line) for line in metrics_path(out).read_text().splitlines()]
+    assert [r["epoch"] for r in lines][:2] == [1, 2]
+    assert {"train_loss", "val_macro_f1", "val_recall", "lr", "images_per_s"} <= set(lines[0])
+    ckpt = load_checkpoint(out)
+    assert ckpt.classes == CLASSES and ckpt.preprocess.color == "gray"
+    assert ckpt.metrics["val_accuracy"] == result["best"]["val_accuracy"]
+
+
+class _KillAt:
+    """A progress sink that raises when an epoch starts: a run killed mid-way."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def start(self, description: str, total: int | None) -> None:
+        if description.startswith(f"epoch {self.epoch}/"):
+            raise KeyboardInterrupt
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(synth_set, tmp_path):
+    options = TrainOptions(
+        model=ModelConfig(maxpool=True),
+        epochs=3,
+        batch_size=64,
+        val_split=0.2,
+        ema=0.9,
+        limit=300,
+        augment=FAST.augment.__class__(mix="mixup"),
+    )
+    whole = Trainer(synth_set, tmp_path / "a.pt", options)
+    whole.run()
+    killed = Trainer(synth_set, tmp_path / "b.pt", options, progress=_KillAt(3))
+    with pytest.raises(KeyboardInterrupt):
+        killed.run()
+    assert load_checkpoint(state_path(tmp_path / "b.pt")).train["epochs_done"] == 2
+    resumed = Trainer(synth_set, tmp_path / "b.pt", options)
+    resumed.resume()
+    resumed.run()
+    for (name, a), b in zip(
+        whole.model.state_dict().items(), resumed.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    log_a = metrics_path(tmp_path / "a.pt").read_text().splitlines()
+    log_b = metrics_path(tmp_path / "b.pt").read_text().splitlines()
+
+    def strip(line: str) -> dict:
+        return {
+            k: v for k, v in json.loads(line).items() if k not in ("images_per_s", "train_seconds")
+        }
+
+    assert [strip(x) for x in log_a] == [strip(x) for x in log_b]
+
+
+def test_class_weights():
+    counts = np.array([100, 10, 1000, 100, 10, 100])
+    inv = class_weights(counts, LossOptions("weighted")).numpy()
+    np.testing.assert_allclose(inv[1] / inv[0], 10, rtol=1e-5)
+    assert inv.mean() == pytest.approx(1.0)
+    cb = class_weights(counts, LossOptions("cb", cb_beta=0.99)).numpy()
+    expected = (1 - 0.99) / (1 - 0.99 ** counts.astype(float))
+    np.testing.assert_allclose(cb, expected / expected.mean(), rtol=1e-5)
+    np.testing.assert_allclose(class_weights(counts, LossOptions("ce")).numpy(), 1)
+
+
+def test_losses_on_known_values():
+    logits = torch.tensor([[2.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
+    target = targets_from(torch.tensor([0]), None, 6, 0.0)
+    p0 = torch.softmax(logits, 1)[0, 0]
+    ones = torch.ones(6)
+    ce = loss_fn(logits, target, ones, LossOptions("ce"))
+    torch.testing.assert_close(ce, -torch.log(p0))
+    focal = loss_fn(logits, target, ones, LossOptions("focal", focal_gamma=2.0))
+    torch.testing.assert_close(focal, -((1 - p0) ** 2) * torch.log(p0))
+    soft = torch.tensor([[0.5, 0.5, 0, 0, 0, 0], [float("nan")] * 6])
+    t = targets_from(torch.tensor([2, 3]), soft, 6, 0.1)
+    torch.testing.assert_close(t[0], torch.tensor([0.5, 0.5, 0, 0, 0, 0]))
+    torch.testing.assert_close(t[1].sum(), torch.tensor(1.0))
+    assert t[1, 3] == pytest.approx(0.9 + 0.1 / 6)
+
+
+def test_metrics_match_scikit_learn():
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 6, 500)
+    p = np.where(rng.random(500) < 0.6, y, rng.integers(0, 6, 500))
+    s = summary(y, p, CLASSES)
+    assert s["accuracy"] == pytest.approx(accuracy_score(y, p))
+    assert s["macro_f1"] == pytest.approx(f1_score(y, p, average="macro"))
+    np.testing.assert_allclose(
+        list(s["recall"].values()), recall_score(y, p, average=None), atol=1e-4
+    )

@@ -131,3 +131,66 @@ def test_metrics_match_scikit_learn():
     np.testing.assert_allclose(
         list(s["recall"].values()), recall_score(y, p, average=None), atol=1e-4
     )
+
+
+@pytest.mark.slow
+def test_torchrun_two_cpu_processes_match_one(synth_set, tmp_path):
+    """The same command under torchrun (2 processes, gloo) trains as well as one process.
+
+    Tolerance: each rank normalises its half of the batch with its own BatchNorm statistics
+    and draws its own augmentation, so runs are not bitwise equal; validation accuracy must
+    agree within 5 points (both reach >= 0.9 on these faces)."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    args = [
+        "train",
+        str(synth_set),
+        "--maxpool",
+        "--epochs",
+        "6",
+        "--batch-size",
+        "64",
+        "--val-split",
+        "0.2",
+        "--scheduler",
+        "cosine",
+        "--json",
+    ]
+    single = subprocess.run(
+        [sys.executable, "-m", "fercli", *args, "-o", str(tmp_path / "one.pt")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    ddp = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29517",
+            "-m",
+            "fercli",
+            *args,
+            "-o",
+            str(tmp_path / "two.pt"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    assert ddp.returncode == 0, ddp.stderr[-2000:]
+    one, two = json.loads(single.stdout), json.loads(ddp.stdout)
+    assert two["processes"] == 2 and one["processes"] == 1
+    assert one["best"]["val_accuracy"] >= 0.9 and two["best"]["val_accuracy"] >= 0.9
+    assert abs(one["best"]["val_accuracy"] - two["best"]["val_accuracy"]) <= 0.05
+    assert load_checkpoint(tmp_path / "two.pt").classes == CLASSES

@@ -4,12 +4,18 @@ exact resume, early stopping on validation macro-F1, per-epoch metrics to JSONL.
 Determinism: every epoch draws its order and augmentation from a generator seeded by
 (seed, epoch), and the global RNG state (dropout, mixup) is saved with each epoch's state,
 so a run resumed from epoch k continues exactly as the uninterrupted run would have.
+
+Multi-GPU / multi-node: launched by ``torchrun`` (``WORLD_SIZE`` > 1), the same command
+runs under DistributedDataParallel - NCCL on GPUs, gloo on CPUs. Every rank draws the same
+epoch order and takes its own slice of each global batch (``batch_size`` is the global
+batch), DDP averages the gradients, and only rank 0 validates, logs and writes checkpoints.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -57,9 +63,23 @@ class TrainOptions:
     limit: int | None = None
 
 
+def _distributed() -> tuple[int, int]:
+    """(rank, world size), initialising the process group when run under torchrun."""
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), world
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"--device {name}: no CUDA device available")
     return torch.device(name)
@@ -99,7 +119,8 @@ class Trainer:
         val_source: Path | None = None,
     ) -> None:
         self.output, self.options = output, options
-        self.progress = progress or NullProgress()
+        self.rank, self.world = _distributed()
+        self.progress = (progress or NullProgress()) if self.rank == 0 else NullProgress()
         self.device = resolve_device(options.device)
         torch.manual_seed(options.seed)
         with open_faceset(source) as fs:
@@ -135,6 +156,12 @@ class Trainer:
         if self.device.type == "cuda":
             self.model = self.model.to(memory_format=torch.channels_last)
         self.ema = copy.deepcopy(self.model).eval() if options.ema > 0 else None
+        self.net: torch.nn.Module = self.model  # what the training step calls
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
         self.opt = torch.optim.AdamW(
             self.model.parameters(), lr=options.lr, weight_decay=options.weight_decay
         )
@@ -162,13 +189,15 @@ class Trainer:
     def train_epoch(self) -> dict[str, float]:
         options = self.options
         gen = torch.Generator().manual_seed(options.seed * 100003 + self.epoch)
-        order = self._order(gen)
-        self.model.train()
+        order = self._order(gen)  # the same on every rank; each takes its slice below
+        gen = torch.Generator().manual_seed(options.seed * 100003 + self.epoch + 7919 * self.rank)
+        self.net.train()
         total, seen = 0.0, 0
         started = time.perf_counter()
         self.progress.start(f"epoch {self.epoch + 1}/{options.epochs}", self.steps)
         for step in range(self.steps):
             idx = order[step * options.batch_size : (step + 1) * options.batch_size]
+            idx = idx[self.rank :: self.world]
             x = self.train.images[idx].to(self.device, non_blocking=True).float() / 255
             soft = self.train.soft[idx].to(self.device) if self.train.soft is not None else None
             targets = targets_from(
@@ -184,7 +213,7 @@ class Trainer:
             if self.device.type == "cuda":
                 x = x.contiguous(memory_format=torch.channels_last)
             with self._autocast():
-                logits = self.model(x)
+                logits = self.net(x)
             loss = loss_fn(logits, targets, self.weights, options.loss)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -207,7 +236,7 @@ class Trainer:
         seconds = time.perf_counter() - started
         return {
             "train_loss": total / max(seen, 1),
-            "images_per_s": seen / seconds,
+            "images_per_s": seen * self.world / seconds,  # every rank did its share
             "lr": self.opt.param_groups[0]["lr"],
             "train_seconds": seconds,
         }
@@ -279,15 +308,28 @@ class Trainer:
             self.ema.load_state_dict(t["ema"])
         self.epoch, self.best, self.stale = t["epochs_done"], t["best"], t["stale"]
 
+    def _sync_stale(self) -> None:
+        """Early stopping is decided on rank 0; every rank must stop at the same epoch."""
+        if self.world > 1:
+            import torch.distributed as dist
+
+            flag = torch.tensor([self.stale], dtype=torch.int64)
+            dist.broadcast(flag, src=0)
+            self.stale = int(flag)
+
     def run(self) -> dict[str, Any]:
         """Train until ``epochs`` or early stopping; returns the best epoch's metrics."""
         log = metrics_path(self.output)
-        if self.epoch == 0:
+        if self.epoch == 0 and self.rank == 0:
             log.unlink(missing_ok=True)
         best_metrics: dict[str, Any] = {}
         while self.epoch < self.options.epochs and self.stale < self.options.patience:
-            record = {"epoch": self.epoch + 1, **self.train_epoch(), **self.validate()}
+            trained = self.train_epoch()
             self.epoch += 1
+            if self.rank != 0:  # rank 0 validates and writes; the others only train
+                self._sync_stale()
+                continue
+            record = {"epoch": self.epoch, **trained, **self.validate()}
             with open(log, "a") as f:
                 f.write(json.dumps(record) + "\n")
             if record["val_macro_f1"] > self.best:
@@ -297,8 +339,14 @@ class Trainer:
             else:
                 self.stale += 1
             self.save_state(record)
+            self._sync_stale()
         if not best_metrics and self.output.exists():
             best_metrics = load_checkpoint(self.output).metrics
+        if self.world > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+            dist.destroy_process_group()
         return {
             "epochs": self.epoch,
             "best": best_metrics,
@@ -306,5 +354,6 @@ class Trainer:
             "train_faces": len(self.train),
             "val_faces": len(self.val),
             "device": str(self.device),
+            "processes": self.world,
             "model": self.config.to_dict(),
         }

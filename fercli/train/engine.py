@@ -124,10 +124,9 @@ class Trainer:
         self.device = resolve_device(options.device)
         torch.manual_seed(options.seed)
         with open_faceset(source) as fs:
-            train_rows, val_rows = data_mod.split_rows(
-                fs, options.val_split if val_source is None else 0.0, options.seed
-            )
-            if val_source is not None:
+            if val_source is None:
+                train_rows, val_rows = data_mod.split_rows(fs, options.val_split, options.seed)
+            else:  # a separate validation set: every labelled face here trains
                 train_rows = np.flatnonzero(fs.read("labels") >= 0)
             if options.limit:
                 train_rows = np.sort(

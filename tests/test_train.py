@@ -235,3 +235,13 @@ def test_focal_and_weighted_losses_train(synth_set, tmp_path):
         )
         result = Trainer(synth_set, tmp_path / f"{name}.pt", options).run()
         assert np.isfinite(result["best"]["train_loss"])
+
+
+def test_channel_stats_in_chunks_equal_the_whole_set_at_once():
+    from fercli.train.data import channel_stats
+
+    x = torch.randint(0, 256, (5000, 3, 8, 8), dtype=torch.uint8)
+    mean, std = channel_stats(x, chunk=1000)
+    whole = x.float() / 255
+    torch.testing.assert_close(mean, whole.mean(dim=(0, 2, 3)), atol=1e-5, rtol=0)
+    torch.testing.assert_close(std, whole.std(dim=(0, 2, 3)), atol=1e-5, rtol=0)

@@ -10,8 +10,6 @@ from ..errors import ClassMismatchError, FaceSetError
 from .reader import open_faceset
 from .writer import FaceSetWriter
 
-_OWN_ATTRS = ("schema", "schema_version", "classes", "color", "provenance", "fercli_version")
-
 
 def concat(
     inputs: Sequence[str | Path],
@@ -32,7 +30,7 @@ def concat(
             this = (faceset.classes, faceset.color, faceset.image_shape, faceset.fields)
             if layout is None:
                 layout = this
-                attrs = {k: v for k, v in faceset.attrs.items() if k not in _OWN_ATTRS}
+                attrs = faceset.inherited_attrs()
             elif this[0] != layout[0]:
                 raise ClassMismatchError(f"{path}: classes differ from {inputs[0]}")
             elif this != layout:

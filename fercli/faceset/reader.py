@@ -122,6 +122,12 @@ class FaceSet:
             out[key] = value.item() if isinstance(value, np.generic) else value
         return out
 
+    def inherited_attrs(self) -> dict[str, Any]:
+        """Attributes a set made from this one carries over: all but those every writer
+        sets itself (schema, classes, colour, provenance, version)."""
+        own = ("schema", "schema_version", "classes", "color", "provenance", "fercli_version")
+        return {k: v for k, v in self.attrs.items() if k not in own}
+
     def categories(self, name: str) -> list[str]:
         """Names behind the codes of a categorical field (``split``, ``domain``)."""
         return json.loads(self._file[name].attrs.get(CATEGORICAL_ATTR, "[]"))

@@ -164,7 +164,7 @@ def run_upscale(
             output,
             classes=faceset.classes,
             color=faceset.color,
-            attrs={**_kept_attrs(faceset), "upscale": params},
+            attrs={**faceset.inherited_attrs(), "upscale": params},
             provenance=[*faceset.provenance, *provenance],
             image_shape=(h, w, channels),
         ) as writer:
@@ -181,11 +181,6 @@ def run_upscale(
         "seconds": round(seconds, 2),
         "faces_per_second": round(faces / seconds, 1) if seconds else None,
     }
-
-
-def _kept_attrs(faceset: FaceSet) -> dict[str, Any]:
-    skip = ("schema", "schema_version", "classes", "color", "provenance", "fercli_version")
-    return {k: v for k, v in faceset.attrs.items() if k not in skip}
 
 
 def evaluate(

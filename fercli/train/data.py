@@ -30,6 +30,22 @@ class TrainData:
         return np.bincount(self.labels.numpy(), minlength=num_classes)
 
 
+def channel_stats(images: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and (unbiased) std of uint8 faces (N, C, H, W) in 0..1, summed chunk
+    by chunk: a float copy of the whole set would be four times its size."""
+    n, c, h, w = images.shape
+    total = torch.zeros(c, dtype=torch.float64)
+    squares = torch.zeros(c, dtype=torch.float64)
+    for lo in range(0, n, chunk):
+        x = images[lo : lo + chunk].to(torch.float64) / 255
+        total += x.sum(dim=(0, 2, 3))
+        squares += (x * x).sum(dim=(0, 2, 3))
+    count = n * h * w
+    mean = total / count
+    var = (squares - count * mean**2) / max(count - 1, 1)
+    return mean.float(), var.clamp_min(0).sqrt().float().clamp_min(1e-3)
+
+
 def load(faceset: FaceSet, rows: np.ndarray) -> TrainData:
     """The faces at ``rows`` (sorted indices), read chunk by chunk."""
     h, w, c = faceset.image_shape

@@ -147,9 +147,7 @@ class Trainer:
         k = len(self.classes)
         config = replace(options.model, in_channels=self.train.images.shape[1], num_classes=k)
         self.config = config
-        pixels = self.train.images.float() / 255
-        self.mean = pixels.mean(dim=(0, 2, 3))
-        self.std = pixels.std(dim=(0, 2, 3)).clamp_min(1e-3)
+        self.mean, self.std = data_mod.channel_stats(self.train.images)
         self.weights = class_weights(self.train.counts(k), options.loss).to(self.device)
         self.model = create_model(config).to(self.device)
         if self.device.type == "cuda":

@@ -44,6 +44,7 @@ bench: install  ## throughput benchmarks, results in benchmarks/results/
 	$(BIN)/python benchmarks/bench_detect_align.py
 	$(BIN)/python benchmarks/bench_upscale.py
 	$(BIN)/python benchmarks/train_throughput.py
+	$(BIN)/python benchmarks/bench_eval_explain.py
 
 demo: install  ## the toolkit end to end (offline); real FER-2013 too when ../shared has it
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from fercli.core.metrics import summary
 from fercli.core.taxonomy import CLASSES
 from fercli.faceset import FaceSetWriter
 from fercli.model import ModelConfig
@@ -15,7 +16,6 @@ from fercli.model.checkpoint import load_checkpoint
 from fercli.testing.synth import make_faces
 from fercli.train.engine import Trainer, TrainOptions, metrics_path, state_path
 from fercli.train.losses import LossOptions, class_weights, loss_fn, targets_from
-from fercli.train.metrics import summary
 
 
 @pytest.fixture(scope="module")

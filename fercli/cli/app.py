@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
-from . import align_cmd, detect_cmd, doctor_cmd, import_cmd, info_cmd, train_cmd, upscale_cmd
+from . import (
+    align_cmd,
+    detect_cmd,
+    doctor_cmd,
+    eval_cmd,
+    explain_cmd,
+    import_cmd,
+    info_cmd,
+    train_cmd,
+    upscale_cmd,
+)
 from .common import State
 
 app = typer.Typer(
@@ -46,6 +56,8 @@ detect_cmd.register(app)
 align_cmd.register(app)
 upscale_cmd.register(app)
 train_cmd.register(app)
+eval_cmd.register(app)
+explain_cmd.register(app)
 info_cmd.register(app)
 doctor_cmd.register(app)
 

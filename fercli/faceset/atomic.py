@@ -61,3 +61,14 @@ def discard(temp: Path) -> None:
         shutil.rmtree(temp, ignore_errors=True)
     else:
         temp.unlink(missing_ok=True)
+
+
+def write_text(target: str | Path, text: str) -> None:
+    """Write a text file (a report, a table) atomically; ``-`` writes it to stdout."""
+    temp = temp_sibling(target)
+    try:
+        temp.write_text(text, encoding="utf-8")
+        commit(temp, target)
+    except BaseException:
+        discard(temp)
+        raise

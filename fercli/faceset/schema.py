@@ -52,8 +52,11 @@ FIELDS: Final[dict[str, Field]] = {
         Field("domain", "int16", (), "source dataset of a merged set", "categorical"),
         Field("stage", "int16", (), "curriculum stage (merge --target)"),
         Field("relevance", "float32", (), "relevance to the target domain (merge --target)"),
-        Field("confidence", "float32", (), "pseudo-label confidence (max probability)"),
-        Field("entropy", "float32", (), "pseudo-label entropy, nats"),
+        Field("probabilities", "float32", ("K",), "a model's class probabilities (N,K)"),
+        Field("predictions", "int16", (), "a model's predicted class index"),
+        Field("confidence", "float32", (), "a model's (pseudo-label) confidence, max probability"),
+        Field("entropy", "float32", (), "entropy of a model's class probabilities, nats"),
+        Field("saliency", "float16", (None, None), "saliency map (N,H,W) in 0..1 (fer explain)"),
     )
 }
 

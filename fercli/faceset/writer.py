@@ -164,15 +164,19 @@ class FaceSetWriter:
         self._count += n
 
     def _per_face_shape(self, field: Field, sample: np.ndarray) -> tuple[int, ...]:
-        if field.name == "images":
-            return tuple(sample.shape[1:])
-        return tuple(len(self.classes) if d == "K" else d for d in field.shape)  # type: ignore[misc]
+        """The schema's per-face shape: ``K`` is the class count, free (None) axes are the
+        sample's own (image height, width, channels)."""
+        return tuple(
+            len(self.classes) if d == "K" else (sample.shape[1 + i] if d is None else d)
+            for i, d in enumerate(field.shape)
+        )
 
     def _create(self, field: Field, values: Any) -> None:
         sample = np.asarray(values) if field.kind == "array" else None
         shape = self._per_face_shape(field, sample) if sample is not None else ()
         row_bytes = max(1, int(np.prod(shape)) * np.dtype(field.dtype).itemsize if shape else 8)
-        rows = max(1, CHUNK_BYTES // row_bytes) if field.name == "images" else 4096
+        free = None in field.shape  # images, saliency maps: chunk by bytes, not rows
+        rows = max(1, CHUNK_BYTES // row_bytes) if free else 4096
         self._file.create_dataset(
             field.name,
             shape=(0, *shape),

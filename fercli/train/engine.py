@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..core.device import resolve_device
+from ..core.metrics import summary
 from ..core.progress import NullProgress, Progress
 from ..errors import InputError
 from ..faceset import open_faceset
@@ -33,7 +35,6 @@ from ..model.checkpoint import Checkpoint, Preprocess, load_checkpoint, save_che
 from . import data as data_mod
 from .augment import AugmentOptions, erase, geometric, mix
 from .losses import LossOptions, class_weights, loss_fn, targets_from
-from .metrics import summary
 
 SCHEDULERS = ("cosine-restarts", "cosine", "onecycle")
 
@@ -73,16 +74,6 @@ def _distributed() -> tuple[int, int]:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     return dist.get_rank(), world
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"--device {name}: no CUDA device available")
-    return torch.device(name)
 
 
 def state_path(output: Path) -> Path:

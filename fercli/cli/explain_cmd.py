@@ -1,0 +1,93 @@
+"""``fer explain``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from . import detector_options as opt
+from .common import RichProgress, console, emit, handle_errors, provenance
+
+
+@handle_errors
+def explain_command(
+    ctx: typer.Context,
+    model: Path = typer.Argument(..., help="Checkpoint (.pt)."),
+    inputs: list[str] = typer.Argument(
+        ...,
+        help="A face set (.h5 or '-'), or photos, folders and videos (faces are detected "
+        "and aligned first; with --crops images are taken as face crops).",
+    ),
+    output: str = typer.Option(..., "-o", "--output", help="Folder to write."),
+    method: str = typer.Option("gradcam", "--method", "-m", help="gradcam, gradcam++ or eigencam."),
+    layer: str = typer.Option(
+        "layer3",
+        "--layer",
+        help="Target layer: layer2 (16x16 maps), layer3 (8x8, default: still semantic, "
+        "cells of 8 face pixels) or layer4 (4x4, most class-specific). Grids are for the "
+        "default max-pool stem; twice as fine without it.",
+    ),
+    target: str = typer.Option(
+        "predicted",
+        "--target",
+        "-t",
+        help="Class each map explains: predicted, true (the label; predicted where none) "
+        "or a class name such as happy.",
+    ),
+    max_overlays: int = typer.Option(
+        200, "--max-overlays", min=0, help="Overlay images for the first N faces (maps: all)."
+    ),
+    all_overlays: bool = typer.Option(False, "--all-overlays", help="An overlay for every face."),
+    crops: bool = typer.Option(
+        False, "--crops", help="Images are face crops: resize them, do not detect."
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, help="Explain the first N faces only."
+    ),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 ..."),
+    backend: str = opt.BACKEND,
+    score: float = opt.SCORE,
+    weights: Path | None = opt.WEIGHTS,
+    max_side: int | None = opt.MAX_SIDE,
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+) -> None:
+    """Saliency maps (Grad-CAM, Grad-CAM++, EigenCAM) of a model's decisions.
+
+    Writes OUTPUT/overlays/*.png (face, heat map, label, probability bars),
+    OUTPUT/maps.h5 (the faces with raw maps in 'saliency' and the probabilities),
+    OUTPUT/class_means.h5 and class_means.png (mean face and mean map per target class).
+    """
+    from ..ops.explain import ExplainOptions, run_explain
+
+    options = ExplainOptions(
+        method=method,
+        layer=layer,
+        target=target,
+        max_overlays=None if all_overlays else max_overlays,
+        crops=crops,
+        limit=limit,
+        detector=opt.build(backend, score, 0.3, 20.0, weights, max_side),
+        device=device,
+    )
+    with RichProgress() as progress:
+        summary = run_explain(model, inputs, output, options, progress, provenance(ctx))
+    emit(summary, json_out, show)
+
+
+def show(summary: dict[str, Any]) -> None:
+    h, w = summary["map_grid"]
+    console.print(
+        f"{summary['faces']} faces explained by {summary['method']} at {summary['layer']} "
+        f"({h}x{w} maps), {summary['faces_per_s']:.0f} faces/s; {summary['overlays']} overlays"
+    )
+    counts = ", ".join(f"{c} {n}" for c, n in summary["per_target_class"].items() if n)
+    console.print(f"maps per class ({summary['target']}): {counts}")
+    for w_ in summary["warnings"]:
+        console.print(f"warning: {w_}", style="yellow")
+    console.print(f"written: {summary['output']}/ ({', '.join(summary['files'])})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("explain")(explain_command)

@@ -1,0 +1,143 @@
+"""Class probabilities from one checkpoint or an ensemble, for faces in uint8 (N, H, W, C).
+
+Every model normalises its input with its own checkpoint's statistics, so checkpoints from
+different runs ensemble correctly; they must agree on classes, input size and colour.
+Probabilities (softmax) are averaged over the TTA views and then over the models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..core.images import conform
+from ..errors import ClassMismatchError, InputError
+from ..faceset import FaceSet
+from ..model.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from .tta import count_views, views
+
+BATCH = 256
+
+
+@dataclass
+class LoadedModel:
+    """A network in eval mode with the input contract of its checkpoint."""
+
+    name: str
+    checkpoint: Checkpoint
+    net: torch.nn.Module
+    device: torch.device
+
+    @classmethod
+    def load(cls, path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
+        checkpoint = load_checkpoint(path)
+        device = torch.device(device)
+        return cls(Path(path).name, checkpoint, checkpoint.build().to(device), device)
+
+    def to_input(self, images: np.ndarray) -> torch.Tensor:
+        """uint8 (N, H, W, C) faces → the normalised float batch (N, C, H, W) on the device."""
+        pre = self.checkpoint.preprocess
+        x = torch.from_numpy(np.ascontiguousarray(images)).to(self.device)
+        x = x.permute(0, 3, 1, 2).float().div_(255)
+        mean = torch.tensor(pre.mean, device=self.device)[None, :, None, None]
+        std = torch.tensor(pre.std, device=self.device)[None, :, None, None]
+        return (x - mean) / std
+
+
+class Predictor:
+    """Averaged class probabilities of ``models`` (an ensemble of one or more)."""
+
+    def __init__(self, models: Sequence[LoadedModel], tta: Sequence[str] = ()) -> None:
+        if not models:
+            raise InputError("no model given")
+        first = models[0].checkpoint
+        for other in models[1:]:
+            c = other.checkpoint
+            if c.classes != first.classes:
+                raise ClassMismatchError(
+                    f"{other.name}: classes {list(c.classes)} differ from "
+                    f"{models[0].name}'s {list(first.classes)}; cannot ensemble them"
+                )
+            if (c.preprocess.size, c.preprocess.color) != (
+                first.preprocess.size,
+                first.preprocess.color,
+            ):
+                raise CheckpointError(
+                    f"{other.name}: takes {c.preprocess.size}px {c.preprocess.color} faces, "
+                    f"{models[0].name} {first.preprocess.size}px {first.preprocess.color}; "
+                    "cannot ensemble them"
+                )
+        self.models = list(models)
+        self.tta = tuple(tta)
+
+    @classmethod
+    def load(
+        cls, paths: Sequence[str | Path], tta: Sequence[str] = (), device: str = "cpu"
+    ) -> Predictor:
+        return cls([LoadedModel.load(p, device) for p in paths], tta)
+
+    @property
+    def name(self) -> str:
+        return "+".join(m.name for m in self.models)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.models[0].checkpoint.classes
+
+    @property
+    def size(self) -> int:
+        return self.models[0].checkpoint.preprocess.size
+
+    @property
+    def color(self) -> str:
+        return self.models[0].checkpoint.preprocess.color
+
+    def check(self, faceset: FaceSet) -> list[str]:
+        """Refuse a set whose classes, face size or colour the model does not take; return
+        warnings for softer mismatches (alignment)."""
+        where = str(faceset.path)
+        self.models[0].checkpoint.check_classes(faceset.classes, where)
+        h, w, _ = faceset.image_shape
+        if (h, w) != (self.size, self.size):
+            raise InputError(
+                f"{where}: faces are {h}x{w} but {self.name} takes {self.size}x{self.size}; "
+                f"bring them to size first (fer upscale ... --size {self.size}, or fer align)"
+            )
+        if faceset.color != self.color:
+            raise InputError(
+                f"{where}: faces are {faceset.color} but {self.name} takes {self.color} faces; "
+                f"convert them first (fer align ... --color {self.color})"
+            )
+        trained = self.models[0].checkpoint.preprocess.alignment
+        given = faceset.attrs.get("alignment", {})
+        warnings = []
+        if trained and not given:
+            warnings.append(f"{self.name} was trained on aligned faces; {where} is not aligned")
+        elif given and not trained:
+            warnings.append(f"{self.name} was trained on unaligned crops; {where} is aligned")
+        return warnings
+
+    def conform(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Arbitrary face crops (any size, gray/RGB) → the model's (N, S, S, C) uint8."""
+        s = self.size
+        return np.stack([conform(img, s, s, self.color) for img in images])
+
+    @torch.inference_mode()
+    def predict(self, images: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
+        """Probabilities (N, K) float32 for faces uint8 (N, H, W, C) in the model's contract."""
+        out = np.empty((len(images), len(self.classes)), np.float32)
+        for lo in range(0, len(images), batch_size):
+            batch = images[lo : lo + batch_size]
+            total = None
+            for model in self.models:
+                x = model.to_input(batch)
+                for view in views(x, self.tta):
+                    p = torch.softmax(model.net(view).float(), dim=1)
+                    total = p if total is None else total + p
+            n_views = len(self.models) * count_views(self.tta)
+            out[lo : lo + len(batch)] = (total / n_views).cpu().numpy()
+        return out

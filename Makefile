@@ -45,6 +45,7 @@ bench: install  ## throughput benchmarks, results in benchmarks/results/
 	$(BIN)/python benchmarks/bench_upscale.py
 	$(BIN)/python benchmarks/train_throughput.py
 	$(BIN)/python benchmarks/bench_eval_explain.py
+	$(BIN)/python benchmarks/bench_live.py
 
 demo: install  ## the toolkit end to end (offline); real FER-2013 too when ../shared has it
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)

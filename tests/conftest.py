@@ -4,6 +4,9 @@ skip with the reason when it is absent (e.g. on a user's clone)."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -103,3 +106,19 @@ def synth_model(tmp_path_factory):
     checkpoint = root / "model.pt"
     Trainer(train_set, checkpoint, options, val_source=test_set).run()
     return checkpoint, test_set
+
+
+@pytest.fixture
+def display():
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.skip("Xvfb not installed (apt-get install xvfb); .ci/run installs it")
+    proc = subprocess.Popen(
+        [xvfb, ":97", "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)
+    yield ":97"
+    proc.terminate()
+    proc.wait(5)

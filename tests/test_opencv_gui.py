@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import time
-
-import pytest
 
 from fercli.core.opencv import GUI_DIST, gui_backend, installed_dists, repair_command
 
@@ -21,22 +17,6 @@ def test_repair_reinstalls_the_installed_gui_version():
     command = repair_command()
     assert command[-1] == f"{GUI_DIST}=={installed_dists()[GUI_DIST]}"
     assert "--no-deps" in command and "--force-reinstall" in command
-
-
-@pytest.fixture
-def display():
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        pytest.skip("Xvfb not installed (apt-get install xvfb); .ci/run installs it")
-    proc = subprocess.Popen(
-        [xvfb, ":97", "-screen", "0", "640x480x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(1.0)
-    yield ":97"
-    proc.terminate()
-    proc.wait(5)
 
 
 def test_a_window_opens(display):

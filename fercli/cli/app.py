@@ -11,8 +11,10 @@ from . import (
     doctor_cmd,
     eval_cmd,
     explain_cmd,
+    export_cmd,
     import_cmd,
     info_cmd,
+    live_cmd,
     train_cmd,
     upscale_cmd,
 )
@@ -58,6 +60,8 @@ upscale_cmd.register(app)
 train_cmd.register(app)
 eval_cmd.register(app)
 explain_cmd.register(app)
+live_cmd.register(app)
+export_cmd.register(app)
 info_cmd.register(app)
 doctor_cmd.register(app)
 

@@ -1,0 +1,90 @@
+"""Drawing live results onto a BGR frame: box, label and probability, probability bars,
+the class activation map of the shown class warped back onto the face, and FPS."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from .pipeline import FaceResult
+
+# One colour (BGR) per class, in CLASSES order; then gray for any others.
+PALETTE = [(60, 200, 60), (0, 200, 255), (200, 120, 40), (40, 40, 230), (160, 60, 160),
+           (200, 200, 0)]  # fmt: skip
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _colour(k: int) -> tuple[int, int, int]:
+    return PALETTE[k] if k < len(PALETTE) else (160, 160, 160)
+
+
+def _heat(frame: np.ndarray, face: FaceResult, cls: int, size: int, alpha: float = 0.4) -> None:
+    """Blend the map of class ``cls`` over the face region, in place."""
+    cam = np.maximum(face.cams[cls], 0)
+    cam = cam / cam.max() if cam.max() > 0 else cam
+    cam = cv2.resize(cam.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
+    h, w = frame.shape[:2]
+    x1, y1, x2, y2 = face.box
+    pad = 0.25 * max(x2 - x1, y2 - y1)
+    left, top = int(max(0, x1 - pad)), int(max(0, y1 - pad))
+    right, bottom = int(min(w, x2 + pad)), int(min(h, y2 + pad))
+    if right <= left or bottom <= top:
+        return
+    # aligned-face → region pixels: invert the frame → face matrix, then shift to the region
+    inverse = cv2.invertAffineTransform(face.matrix)
+    inverse[:, 2] -= (left, top)
+    region = (right - left, bottom - top)
+    heat = cv2.warpAffine(cam, inverse, region, flags=cv2.INTER_LINEAR, borderValue=0)
+    inside = cv2.warpAffine(np.ones_like(cam), inverse, region, flags=cv2.INTER_NEAREST)
+    coloured = cv2.applyColorMap(np.clip(heat * 255, 0, 255).astype(np.uint8), cv2.COLORMAP_JET)
+    roi = frame[top:bottom, left:right]
+    blend = cv2.addWeighted(roi, 1 - alpha, coloured, alpha, 0)
+    mask = inside[..., None] > 0
+    roi[:] = np.where(mask, blend, roi)
+
+
+def draw(
+    frame: np.ndarray,
+    faces: Sequence[FaceResult],
+    classes: Sequence[str],
+    size: int,
+    *,
+    bars: bool = True,
+    heatmap: bool = False,
+    fps: float | None = None,
+) -> np.ndarray:
+    """Draw onto ``frame`` (BGR, modified in place and returned)."""
+    h, w = frame.shape[:2]
+    for face in faces:
+        top_k = int(face.probabilities.argmax())
+        colour = _colour(top_k)
+        if heatmap:
+            _heat(frame, face, top_k, size)
+        x1, y1, x2, y2 = (round(v) for v in face.box)
+        cv2.rectangle(frame, (x1, y1), (x2, y2), colour, 2)
+        label = f"{classes[top_k]} {face.probabilities[top_k]:.0%}"
+        (tw, th), _ = cv2.getTextSize(label, FONT, 0.55, 1)
+        y_text = max(th + 4, y1 - 4)
+        cv2.rectangle(frame, (x1, y_text - th - 4), (x1 + tw + 6, y_text + 3), colour, -1)
+        cv2.putText(frame, label, (x1 + 3, y_text), FONT, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
+        if bars:
+            bar_w, row = 70, 13
+            bx = x2 + 6 if x2 + 6 + 60 + bar_w < w else max(0, x1 - 66 - bar_w)
+            for i, (name, p) in enumerate(zip(classes, face.probabilities, strict=True)):
+                y = y1 + i * row
+                if y + row > h:
+                    break
+                cv2.putText(frame, name[:8], (bx, y + 10), FONT, 0.35, (255, 255, 255), 1,
+                            cv2.LINE_AA)  # fmt: skip
+                cv2.rectangle(frame, (bx + 60, y + 2), (bx + 60 + bar_w, y + row - 2),
+                              (80, 80, 80), 1)  # fmt: skip
+                filled = int(bar_w * float(p))
+                if filled:
+                    cv2.rectangle(frame, (bx + 60, y + 2), (bx + 60 + filled, y + row - 2),
+                                  _colour(i), -1)  # fmt: skip
+    if fps is not None:
+        cv2.putText(frame, f"{fps:.0f} FPS", (8, 22), FONT, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(frame, f"{fps:.0f} FPS", (8, 22), FONT, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+    return frame

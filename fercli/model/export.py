@@ -1,0 +1,145 @@
+"""A checkpoint as a self-describing ONNX model, and the deployable network behind it.
+
+The exported graph takes ``faces``: float32 (N, C, S, S), pixel values / 255 in the
+checkpoint's colour (gray, or RGB order), already aligned like the training faces; the
+checkpoint's mean/std normalisation is inside the graph. It returns ``probabilities``
+(N, K, softmax) and ``cams`` (N, K, h, w): the class activation maps of the last residual
+stage. For global average pooling followed by a linear head, Grad-CAM at that stage equals
+CAM (the gradient of a logit with respect to a feature map is its head weight / (h·w)), so
+heat maps cost one 1×1 product with the head's weights instead of a backward pass.
+
+Everything needed to use the file travels in its metadata (``fercli`` key, JSON): classes,
+size, colour, mean/std, alignment template, input contract, source checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import __version__
+from ..errors import FercliError
+from .checkpoint import Checkpoint, load_checkpoint
+
+OPSET = 17
+INPUT_CONTRACT = "float32 (N, C, S, S), pixel / 255, colour as 'color', aligned; normalised inside"
+
+
+class DeployNet(nn.Module):
+    """Normalisation + backbone + head, returning probabilities and per-class CAMs."""
+
+    def __init__(self, checkpoint: Checkpoint) -> None:
+        super().__init__()
+        self.net = checkpoint.build()
+        pre = checkpoint.preprocess
+        self.register_buffer("mean", torch.tensor(pre.mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(pre.std).view(1, -1, 1, 1))
+        head = self.net.fc[-1]  # Sequential(Dropout, Linear)
+        self.register_buffer("head", head.weight.detach().clone()[:, :, None, None])
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        n = self.net  # torchvision's ResNet; ``relu`` is SiLU when the config says so
+        x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
+        return n.layer4(n.layer3(n.layer2(n.layer1(x))))
+
+    def forward(self, faces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        a = self.features((faces - self.mean) / self.std)
+        logits = self.net.fc(torch.flatten(self.net.avgpool(a), 1))
+        cams = torch.nn.functional.conv2d(a, self.head)
+        return torch.softmax(logits, dim=1), cams
+
+
+def metadata(checkpoint: Checkpoint, source: str) -> dict[str, Any]:
+    pre = checkpoint.preprocess
+    return {
+        "format": "fercli.onnx",
+        "version": 1,
+        "classes": list(checkpoint.classes),
+        "size": pre.size,
+        "color": pre.color,
+        "mean": list(pre.mean),
+        "std": list(pre.std),
+        "alignment": pre.alignment,
+        "input": INPUT_CONTRACT,
+        "outputs": {"probabilities": "(N, K) softmax", "cams": "(N, K, h, w) class maps"},
+        "model": checkpoint.config.to_dict(),
+        "source": source,
+        "fercli_version": __version__,
+    }
+
+
+def export_onnx(checkpoint_path: str | Path, output: str | Path, opset: int = OPSET) -> dict:
+    """Write ``output`` (atomically) from the checkpoint; returns its metadata."""
+    try:
+        import onnx
+    except ImportError:
+        raise FercliError("ONNX export needs the onnx package (pip install onnx)") from None
+    checkpoint = load_checkpoint(checkpoint_path)
+    net = DeployNet(checkpoint).eval()
+    pre = checkpoint.preprocess
+    dummy = torch.rand(2, len(pre.mean), pre.size, pre.size)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    meta = metadata(checkpoint, Path(checkpoint_path).name)
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+            torch.onnx.export(
+                net,
+                (dummy,),
+                str(temp),
+                dynamo=False,
+                input_names=["faces"],
+                output_names=["probabilities", "cams"],
+                dynamic_axes={"faces": {0: "n"}, "probabilities": {0: "n"}, "cams": {0: "n"}},
+                opset_version=opset,
+            )
+        model = onnx.load(str(temp))
+        entry = model.metadata_props.add()
+        entry.key, entry.value = "fercli", json.dumps(meta)
+        model.doc_string = f"fercli {__version__}: {', '.join(checkpoint.classes)}"
+        onnx.save(model, str(temp))
+        os.replace(temp, output)
+    finally:
+        temp.unlink(missing_ok=True)
+    return meta
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The ``fercli`` metadata of an exported model (via ONNX Runtime, no onnx needed)."""
+    import onnxruntime as ort
+
+    try:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise FercliError(f"{path}: not a loadable ONNX model ({str(exc)[:200]})") from None
+    raw = session.get_modelmeta().custom_metadata_map.get("fercli")
+    if raw is None:
+        raise FercliError(f"{path}: an ONNX model without fercli metadata (use fer export)")
+    return json.loads(raw)
+
+
+def parity(onnx_path: str | Path, checkpoint_path: str | Path, faces: np.ndarray) -> dict:
+    """Largest differences between ONNX Runtime and PyTorch on ``faces`` (float32 input)."""
+    import onnxruntime as ort
+
+    net = DeployNet(load_checkpoint(checkpoint_path)).eval()
+    with torch.inference_mode():
+        p_torch, c_torch = (t.numpy() for t in net(torch.from_numpy(faces)))
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    p_onnx, c_onnx = session.run(None, {"faces": faces})
+    return {
+        "faces": len(faces),
+        "max_probability_difference": float(np.abs(p_onnx - p_torch).max()),
+        "max_cam_difference": float(np.abs(c_onnx - c_torch).max()),
+        "same_predictions": bool((p_onnx.argmax(1) == p_torch.argmax(1)).all()),
+    }

@@ -1,0 +1,209 @@
+"""``fer live``: the capture loop around :class:`~fercli.live.pipeline.LivePipeline`.
+
+Reads a camera, video file or stream; shows a window (unless headless), records the drawn
+frames, writes one JSON line per frame, and reports frames/s. Keys in the window: q or Esc
+quit, space pause, h heat map, b probability bars, s snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from ..core.progress import NullProgress, Progress
+from ..detect import create_detector
+from ..errors import FercliError, InputError
+from ..live.draw import draw
+from ..live.engine import load_engine
+from ..live.pipeline import FaceResult, LiveOptions, LivePipeline
+
+WINDOW = "fer live"
+OPEN_TIMEOUT_MS = 5000
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the loop does around the pipeline."""
+
+    window: bool = True
+    max_frames: int | None = None
+    record: Path | None = None
+    jsonl: str | None = None  # a path, or "-" for stdout
+    heatmap: bool = False
+    bars: bool = True
+    snapshot_dir: Path = Path(".")
+    engine: str = "auto"
+    threads: int | None = None
+
+
+def open_source(source: str) -> tuple[Any, float]:
+    """A ``cv2.VideoCapture`` for a camera index, a video file or a stream URL, and its
+    frame rate. Fails with one line (never hangs) when it cannot deliver a frame."""
+    import cv2
+
+    if source.isdigit():
+        capture = cv2.VideoCapture(int(source))
+        what = f"camera {source}"
+        hint = "no camera at this index, or it is in use (try --camera 1, or a video file)"
+    elif "://" in source:
+        capture = cv2.VideoCapture(
+            source,
+            cv2.CAP_FFMPEG,
+            [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+             OPEN_TIMEOUT_MS],
+        )  # fmt: skip
+        what, hint = source, "the stream could not be opened within 5 s"
+    else:
+        if not Path(source).is_file():
+            raise InputError(f"{source}: no such video file (or give a camera index / URL)")
+        capture = cv2.VideoCapture(source)
+        what, hint = source, "not a video OpenCV can decode"
+    if not capture.isOpened():
+        raise InputError(f"{what}: cannot be opened: {hint}")
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    return capture, fps if 1 <= fps <= 240 else 30.0
+
+
+def face_record(face: FaceResult, classes: tuple[str, ...]) -> dict[str, Any]:
+    k = int(face.probabilities.argmax())
+    return {
+        "id": face.id,
+        "box": [round(float(v), 1) for v in face.box],
+        "score": round(face.score, 4),
+        "label": classes[k],
+        "probability": round(float(face.probabilities[k]), 4),
+        "probabilities": {
+            c: round(float(p), 4) for c, p in zip(classes, face.probabilities, strict=True)
+        },
+    }
+
+
+def _check_window() -> None:
+    from ..core.opencv import gui_backend
+
+    if gui_backend() is None:
+        raise FercliError(
+            "this OpenCV has no GUI support (a headless wheel owns cv2): run "
+            "`fer doctor --fix-opencv`, or use --no-window"
+        )
+
+
+def run_live(
+    model: str | Path,
+    source: str,
+    live: LiveOptions | None = None,
+    run: RunOptions | None = None,
+    progress: Progress | None = None,
+    on_frame: Callable[[int, np.ndarray, list[FaceResult]], None] | None = None,
+) -> dict[str, Any]:
+    """Run until the source ends, ``max_frames``, or the user quits; returns a summary."""
+    import cv2
+
+    live, run = live or LiveOptions(), run or RunOptions()
+    progress = progress or NullProgress()
+    if run.window:
+        _check_window()
+    engine = load_engine(model, run.engine, run.threads)
+    pipeline = LivePipeline(engine, create_detector(live.detector), live)
+    capture, source_fps = open_source(source)
+    writer = None
+    log: IO[str] | None = None
+    if run.jsonl == "-":
+        log = sys.stdout
+    elif run.jsonl:
+        log = open(run.jsonl, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    heatmap, bars, paused = run.heatmap, run.bars, False
+    frames = with_faces = 0
+    busy = 0.0
+    fps = None
+    started = time.perf_counter()
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    progress.start(f"live {source}", run.max_frames or total)
+    try:
+        if run.window:
+            cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+        frame = None
+        while run.max_frames is None or frames < run.max_frames:
+            if not paused or frame is None:
+                ok, frame = capture.read()
+                if not ok:
+                    if frames == 0:
+                        raise InputError(f"{source}: opened, but no frame could be read")
+                    break
+                tick = time.perf_counter()
+                faces = pipeline.process(frame)
+                elapsed = time.perf_counter() - tick
+                busy += elapsed
+                fps = 1 / elapsed if fps is None else 0.9 * fps + 0.1 / max(elapsed, 1e-6)
+                if log is not None:
+                    position = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000
+                    record = {
+                        "frame": frames,
+                        "time": round(position if position > 0 else tick - started, 3),
+                        "faces": [face_record(f, engine.classes) for f in faces],
+                    }
+                    log.write(json.dumps(record) + "\n")
+                frames += 1
+                with_faces += bool(faces)
+                shown = draw(frame.copy(), faces, engine.classes, engine.size, bars=bars,
+                             heatmap=heatmap, fps=fps)  # fmt: skip
+                if run.record is not None:
+                    if writer is None:
+                        writer = _writer(run.record, shown.shape, source_fps)
+                    writer.write(shown)
+                if on_frame is not None:
+                    on_frame(frames - 1, shown, faces)
+                progress.advance()
+            if run.window:
+                cv2.imshow(WINDOW, shown)
+                key = cv2.waitKey(1 if not paused else 30) & 0xFF
+                if key in (ord("q"), 27):
+                    break
+                if key == ord(" "):
+                    paused = not paused
+                elif key == ord("h"):
+                    heatmap = not heatmap
+                elif key == ord("b"):
+                    bars = not bars
+                elif key == ord("s"):
+                    name = run.snapshot_dir / f"fer-live-{time.strftime('%Y%m%d-%H%M%S')}.png"
+                    cv2.imwrite(str(name), shown)
+    finally:
+        capture.release()
+        if writer is not None:
+            writer.release()
+        if log is not None and log is not sys.stdout:
+            log.close()
+        if run.window:
+            cv2.destroyAllWindows()
+    wall = time.perf_counter() - started
+    return {
+        "source": source,
+        "engine": engine.name,
+        "frames": frames,
+        "frames_with_faces": with_faces,
+        "seconds": round(wall, 2),
+        "frames_per_s": round(frames / max(busy, 1e-9), 1),
+        "frames_per_s_wall": round(frames / max(wall, 1e-9), 1),
+        "detect_every": live.detect_every,
+        "record": str(run.record) if run.record else None,
+        "jsonl": run.jsonl,
+    }
+
+
+def _writer(path: Path, shape: tuple[int, ...], fps: float):
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                             (shape[1], shape[0]))  # fmt: skip
+    if not writer.isOpened():
+        raise FercliError(f"{path}: cannot write video (try a .mp4 or .avi name)")
+    return writer

@@ -1,0 +1,181 @@
+"""fer live and fer export: tracking, smoothing, the headless run on the real clip,
+recording, the window under Xvfb, clear errors, and ONNX parity with PyTorch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from fercli.detect.base import Detections
+from fercli.live.engine import OnnxEngine, TorchEngine, load_engine
+from fercli.live.tracker import Tracker, iou
+from fercli.model.export import export_onnx, parity, read_metadata
+from fercli.testing.synth import make_faces
+
+CLIP = "short_hamilton_clip.mp4"
+
+
+def _det(*boxes: tuple[float, float, float, float]) -> Detections:
+    b = np.array(boxes, np.float32).reshape(-1, 4)
+    centres = np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], 1)
+    landmarks = centres[:, None, :] + np.array([[-8, -5], [8, -5], [0, 2], [-6, 9], [6, 9]])
+    return Detections(b, landmarks.astype(np.float32), np.full(len(b), 0.95, np.float32))
+
+
+def test_iou():
+    a = np.array([[0, 0, 10, 10]], float)
+    b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], float)
+    assert np.allclose(iou(a, b), [[1.0, 50 / 150, 0.0]])
+
+
+def test_tracks_keep_their_ids_and_end_after_misses():
+    gray = np.zeros((240, 320), np.uint8)
+    tracker = Tracker(max_misses=1)
+    first = tracker.update(_det((10, 10, 60, 60), (200, 50, 250, 100)), gray)
+    assert [t.id for t in first] == [0, 1]
+    moved = tracker.update(_det((205, 52, 255, 102), (14, 12, 64, 62)), gray)  # order swapped
+    assert sorted((t.id, int(t.box[0])) for t in moved) == [(0, 14), (1, 205)]
+    assert [t.id for t in tracker.update(_det((14, 12, 64, 62)), gray)] == [0]  # 1 missed once
+    assert len(tracker.tracks) == 2
+    tracker.update(_det((14, 12, 64, 62)), gray)  # 1 missed twice: ended
+    tracker.update(_det((14, 12, 64, 62), (205, 52, 255, 102)), gray)
+    assert sorted(t.id for t in tracker.tracks) == [0, 2]  # back, but as a new face
+
+
+def test_optical_flow_carries_landmarks_with_the_image():
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.integers(0, 255, (240, 320), dtype=np.uint8), (5, 5), 0)
+    tracker = Tracker()
+    tracker.update(_det((100, 80, 160, 140)), texture)
+    shifted = np.roll(texture, (2, 3), axis=(0, 1))  # down 2, right 3
+    before = tracker.tracks[0].landmarks.copy()
+    (track,) = tracker.follow(shifted)
+    assert np.allclose(track.landmarks - before, (3, 2), atol=0.3)
+    assert np.allclose(track.box, (103, 82, 163, 142), atol=0.3)
+
+
+def test_export_matches_pytorch(synth_model, tmp_path):
+    checkpoint, _ = synth_model
+    out = tmp_path / "model.onnx"
+    meta = export_onnx(checkpoint, out)
+    assert read_metadata(out) == meta
+    assert meta["classes"][0] == "happy" and meta["size"] == 64 and meta["color"] == "gray"
+    faces = make_faces(64, 64, seed=9).images
+    x = np.ascontiguousarray(faces.transpose(0, 3, 1, 2), dtype=np.float32) / 255
+    result = parity(out, checkpoint, x)
+    assert result["max_probability_difference"] < 1e-4 and result["same_predictions"]
+    # the exported CAMs are Grad-CAM at layer4: same argmax location as pytorch-grad-cam's
+    from fercli.explain.cam import Explainer
+    from fercli.infer import LoadedModel
+
+    onnx_probs, cams = OnnxEngine(out)(faces[:8])
+    targets = onnx_probs.argmax(1)
+    gradcam, _ = Explainer(LoadedModel.load(checkpoint), "gradcam", "layer4")(faces[:8])
+    own = np.maximum(cams[np.arange(8), targets], 0)
+    small = np.stack([cv2.resize(g, own.shape[1:][::-1], interpolation=cv2.INTER_AREA)
+                      for g in gradcam])  # fmt: skip
+    for a, b in zip(own, small, strict=True):
+        assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.9
+
+
+def test_torch_and_onnx_engines_agree(synth_model, tmp_path):
+    checkpoint, _ = synth_model
+    faces = make_faces(8, 64, seed=4).images
+    onnx = load_engine(checkpoint, "auto")
+    torch_engine = load_engine(checkpoint, "torch")
+    assert isinstance(onnx, OnnxEngine) and isinstance(torch_engine, TorchEngine)
+    assert np.abs(onnx(faces)[0] - torch_engine(faces)[0]).max() < 1e-4
+
+
+def test_export_command(cli, synth_model, tmp_path):
+    result = cli("export", synth_model[0], "-o", tmp_path / "m.onnx", "--check", "32", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["parity"]["max_probability_difference"] < 1e-4
+    assert summary["metadata"]["input"].startswith("float32 (N, C, S, S)")
+
+
+@pytest.mark.slow
+def test_headless_run_on_the_real_clip(cli, synth_model, models, wild, tmp_path):
+    log, video = tmp_path / "live.jsonl", tmp_path / "live.mp4"
+    result = cli(
+        "live", wild / CLIP, "-m", synth_model[0], "--no-window", "--jsonl", log,
+        "--record", video, "--heatmap", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    frames = [json.loads(line) for line in log.read_text().splitlines()]
+    assert summary["frames"] == len(frames) == 275
+    with_faces = sum(bool(f["faces"]) for f in frames)
+    assert with_faces >= 170 and summary["frames_with_faces"] == with_faces
+    face = next(f for f in frames if f["faces"])["faces"][0]
+    assert set(face) == {"id", "box", "score", "label", "probability", "probabilities"}
+    assert sum(face["probabilities"].values()) == pytest.approx(1, abs=1e-3)
+    assert [f["frame"] for f in frames] == list(range(275))
+    assert frames[-1]["time"] == pytest.approx(274 / 29.97, abs=0.1)
+    capture = cv2.VideoCapture(str(video))  # the recording plays back
+    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 275
+    ok, frame = capture.read()
+    assert ok and frame.shape == (360, 640, 3)
+
+
+def test_max_frames_and_jsonl_on_stdout(cli, synth_model, models, wild):
+    result = cli("live", wild / CLIP, "-m", synth_model[0], "--no-window", "--max-frames", "5",
+                 "--jsonl", "-")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["frame"] for line in result.stdout.splitlines()] == list(range(5))
+
+
+def test_sources_that_cannot_play_fail_fast_in_one_line(cli, synth_model, models, tmp_path):
+    model = synth_model[0]
+    started = time.perf_counter()
+    result = cli("live", "--camera", "9", "-m", model, "--no-window")
+    assert result.exit_code == 1 and "camera 9: cannot be opened" in result.stderr
+    assert time.perf_counter() - started < 30
+    result = cli("live", tmp_path / "missing.mp4", "-m", model, "--no-window")
+    assert result.exit_code == 1 and "no such video file" in result.stderr
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video at all" * 100)
+    result = cli("live", junk, "-m", model, "--no-window")
+    assert result.exit_code == 1 and "junk.mp4" in result.stderr
+    assert cli("live", junk, "--camera", "0", "-m", model).exit_code == 2
+
+
+def test_the_window_shows_the_overlays(synth_model, models, wild, display, tmp_path):
+    """A real window on a virtual screen: grab the screen while live plays the clip."""
+    from PIL import ImageGrab
+
+    env = {**os.environ, "DISPLAY": display, "QT_LOGGING_RULES": "*=false"}
+    command = [sys.executable, "-m", "fercli", "live", str(wild / CLIP), "-m",
+               str(synth_model[0]), "--max-frames", "270", "--json"]  # fmt: skip
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        grabbed = None
+        while time.time() < deadline and proc.poll() is None:
+            time.sleep(1.0)
+            screen = np.asarray(ImageGrab.grab(xdisplay=display).convert("RGB"))
+            if screen[:360, :640].std() > 20:  # the video is on screen
+                grabbed = screen
+                break
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert json.loads(out)["frames"] == 270
+    assert grabbed is not None, "no window content appeared on the virtual screen"
+    # the boxes, labels and bars are drawn in the class palette's saturated colours
+    from fercli.live.draw import PALETTE
+
+    drawn = sum(
+        (np.abs(grabbed.astype(int) - np.array(bgr[::-1])).max(axis=2) <= 8).sum()
+        for bgr in PALETTE
+    )
+    assert drawn > 300

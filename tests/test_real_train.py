@@ -89,3 +89,26 @@ def test_explain_real_faces(fer_run):
     assert saliency.shape == (64, 48, 48) and saliency.min() >= 0 and saliency.max() <= 1
     centre = saliency[:, 12:36, 12:36].mean()
     assert centre > saliency.mean()  # FER-2013 crops are centred on the face
+
+
+def test_merging_fer2013_with_itself_removes_every_copy(fer_run):
+    root, faces, _ = fer_run
+    result = _fer("merge", faces, faces, "-o", root / "self.h5", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    dup = summary["duplicates"]
+    # 2 x 26,726 faces; FER-2013 itself holds 1,410 redundant copies (1,161 groups)
+    assert summary["faces"] == 26726 - 1410 and dup["removed"] == 2 * 26726 - 25316
+    assert dup["leakage_groups"] == 248 and dup["conflicting_labels"] == 38
+    assert dup["removed_per_input"] == {"fer": 1410, "fer_2": 26726}  # the first copy stays
+
+
+def test_pseudolabels_on_publictest_agree_with_the_eval_accuracy(fer_run):
+    root, faces, summary = fer_run
+    result = _fer("pseudolabel", root / "m.pt", faces, "--split", "val", "-o",
+                  root / "pseudo.h5", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pseudo = json.loads(result.stdout)
+    assert pseudo["faces"] == 2982
+    accuracy = summary["best"]["val_accuracy"]
+    assert pseudo["agreement_with_existing_labels"] == pytest.approx(accuracy, abs=1e-3)

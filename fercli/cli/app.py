@@ -15,6 +15,8 @@ from . import (
     import_cmd,
     info_cmd,
     live_cmd,
+    merge_cmd,
+    pseudolabel_cmd,
     train_cmd,
     upscale_cmd,
 )
@@ -57,7 +59,9 @@ import_cmd.register(app)
 detect_cmd.register(app)
 align_cmd.register(app)
 upscale_cmd.register(app)
+merge_cmd.register(app)
 train_cmd.register(app)
+pseudolabel_cmd.register(app)
 eval_cmd.register(app)
 explain_cmd.register(app)
 live_cmd.register(app)

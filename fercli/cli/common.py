@@ -132,7 +132,12 @@ def provenance(ctx: typer.Context) -> list[dict[str, Any]]:
     return [record(command_line(ctx))]
 
 
-def counts_table(counts: dict[str, dict[str, int]], classes: Sequence[str], title: str = "") -> Any:
+def counts_table(
+    counts: dict[str, dict[str, int]],
+    classes: Sequence[str],
+    title: str = "",
+    row_name: str = "split",
+) -> Any:
     """A rich table of face counts, one row per split, one column per class (+ unlabelled
     when any face is)."""
     from rich.table import Table
@@ -141,7 +146,7 @@ def counts_table(counts: dict[str, dict[str, int]], classes: Sequence[str], titl
     if any(c.get("unlabelled") for c in counts.values()):
         columns.append("unlabelled")
     table = Table(title=title or None)
-    table.add_column("split")
+    table.add_column(row_name)
     for name in columns:
         table.add_column(name, justify="right")
     table.add_column("total", justify="right")
@@ -195,3 +200,20 @@ class RichProgress:
     def advance(self, n: int = 1) -> None:
         if self._task is not None:
             self._bar.advance(self._task, n)
+
+
+MODELS_THEN_DATA = typer.Argument(
+    ...,
+    metavar="MODEL... DATA",
+    help="One or more checkpoints (.pt; several: an ensemble or side by side), then the face "
+    "set (.h5, '-' or an image folder).",
+)
+
+
+def models_and_data(paths: list[str]) -> tuple[list[str], str]:
+    """Split ``MODEL... DATA`` arguments (usage error when no model is given)."""
+    if len(paths) < 2:
+        raise typer.BadParameter(
+            "give at least one MODEL and then DATA", param_hint="MODEL... DATA"
+        )
+    return paths[:-1], paths[-1]

@@ -6,7 +6,16 @@ from typing import Any
 
 import typer
 
-from .common import RichProgress, command_line, console, emit, handle_errors, provenance
+from .common import (
+    MODELS_THEN_DATA,
+    RichProgress,
+    command_line,
+    console,
+    emit,
+    handle_errors,
+    models_and_data,
+    provenance,
+)
 
 TTA_HELP = "Test-time augmentation: none, flip, crops (4 shifted copies) or flip,crops."
 
@@ -14,11 +23,7 @@ TTA_HELP = "Test-time augmentation: none, flip, crops (4 shifted copies) or flip
 @handle_errors
 def eval_command(
     ctx: typer.Context,
-    paths: list[str] = typer.Argument(
-        ...,
-        metavar="MODEL... DATA",
-        help="One or more checkpoints (.pt), then the face set (.h5, '-' or an image folder).",
-    ),
+    paths: list[str] = MODELS_THEN_DATA,
     output: list[str] = typer.Option(
         [],
         "-o",
@@ -64,10 +69,7 @@ def eval_command(
     from ..infer import parse_tta
     from ..ops.evaluate import EvalOptions, run_eval
 
-    if len(paths) < 2:
-        raise typer.BadParameter(
-            "give at least one MODEL and then DATA", param_hint="MODEL... DATA"
-        )
+    models, data = models_and_data(paths)
     formats = [(path, format_of(path)) for path in output]
     options = EvalOptions(
         split=split,
@@ -81,7 +83,7 @@ def eval_command(
         command=tuple(command_line(ctx)),
     )
     with RichProgress() as progress:
-        report = run_eval(paths[:-1], paths[-1], options, progress, predictions, provenance(ctx))
+        report = run_eval(models, data, options, progress, predictions, provenance(ctx))
     for path, fmt in formats:
         write_text(path, render(report, fmt))
     emit(report, json_out, show)

@@ -76,11 +76,22 @@ def train_command(
     limit: int | None = typer.Option(
         None, "--limit", min=1, help="Train on a random subset of this many faces."
     ),
+    pseudo: Path | None = typer.Option(
+        None,
+        "--pseudo",
+        help="Also train on this pseudo-labelled set (fer pseudolabel), robustly: each face "
+        "weighted by its certainty, plus an entropy-maximisation term on uncertain ones.",
+    ),
+    pseudo_entropy: float = typer.Option(
+        0.1, "--pseudo-entropy", min=0.0, help="Weight of the entropy-maximisation term."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
     """Train the 64x64 ResNet-18 and write a checkpoint (weights + preprocessing + metrics).
 
-    Per-epoch metrics go to <output>.metrics.jsonl; the resumable state to <output>.last.pt
+    A set made by fer merge --target is trained as a curriculum: stage s joins the pool at
+    the epoch the set says, earlier stages' memory faces are replayed. Per-epoch metrics go
+    to <output>.metrics.jsonl; the resumable state to <output>.last.pt
     every epoch, so a killed run continues exactly with --resume. The checkpoint written to
     -o is the epoch with the best validation macro-F1.
     """
@@ -125,6 +136,8 @@ def train_command(
         patience=patience,
         val_split=val_split,
         limit=limit,
+        pseudo=pseudo,
+        pseudo_entropy=pseudo_entropy,
     )
     with RichProgress() as progress:
         trainer = Trainer(data, output, options, progress, provenance(ctx), val_source=val)

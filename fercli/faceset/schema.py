@@ -52,6 +52,8 @@ FIELDS: Final[dict[str, Field]] = {
         Field("domain", "int16", (), "source dataset of a merged set", "categorical"),
         Field("stage", "int16", (), "curriculum stage (merge --target)"),
         Field("relevance", "float32", (), "relevance to the target domain (merge --target)"),
+        Field("memory", "uint8", (), "1 = replayed in later curriculum stages (merge --target)"),
+        Field("weight", "float32", (), "training weight of a face (pseudo-label certainty)"),
         Field("probabilities", "float32", ("K",), "a model's class probabilities (N,K)"),
         Field("predictions", "int16", (), "a model's predicted class index"),
         Field("confidence", "float32", (), "a model's (pseudo-label) confidence, max probability"),

@@ -29,6 +29,7 @@ from ..detect import Detector, DetectorOptions, create_detector
 from ..errors import ClassMismatchError
 from ..faceset import FaceSet, FaceSetWriter
 from ..faceset.atomic import STDIO
+from ..faceset.fields import complete
 from .detect import DetectOptions, run_detect
 from .inputs import open_input
 
@@ -225,31 +226,8 @@ def run_align(
                 for chunk in faceset.iter_chunks(chunk_size=1024):
                     chunk["images"] = np.stack([to_color(im, color) for im in chunk["images"]])
                     batch = align_chunk(chunk, options, report, detector)
-                    writer.append(_complete(batch, fields, len(batch["images"])))
+                    writer.append(complete(batch, fields, len(batch["images"]), len(classes)))
                     report.faces += len(batch["images"])
                     progress.advance(len(chunk["labels"]))
     report.seconds = time.perf_counter() - started
     return report
-
-
-_FILL = {
-    "landmarks": (np.nan, (5, 2), np.float32),
-    "boxes": (np.nan, (4,), np.float32),
-    "scores": (np.nan, (), np.float32),
-    "face_index": (0, (), np.int16),
-}
-
-
-def _complete(batch: dict[str, Any], fields: set[str], n: int) -> dict[str, Any]:
-    """Give a batch every field of the union of the inputs (NaN/empty where it had none)."""
-    for name in fields - set(batch):
-        if name in ("source", "split", "domain"):
-            batch[name] = [""] * n
-        elif name in _FILL:
-            value, shape, dtype = _FILL[name]
-            batch[name] = np.full((n, *shape), value, dtype=dtype)
-        elif name == "soft_labels":
-            batch[name] = np.full((n, 6), np.nan, np.float32)
-        else:
-            batch[name] = np.zeros(n, np.float32)
-    return batch

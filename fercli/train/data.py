@@ -17,17 +17,50 @@ from ..faceset import FaceSet
 
 @dataclass
 class TrainData:
-    """Faces (N, C, H, W) uint8, labels (N,) int64, soft labels (N, K) float32 or None."""
+    """Faces (N, C, H, W) uint8, labels (N,) int64, soft labels (N, K) float32 or None;
+    per face: curriculum ``stage`` (-1 = always in the pool) and ``memory`` flag, training
+    ``weight`` (1 unless the set says) and ``pseudo`` (a pseudo-labelled face)."""
 
     images: torch.Tensor
     labels: torch.Tensor
     soft: torch.Tensor | None
+    stage: torch.Tensor | None = None
+    memory: torch.Tensor | None = None
+    weight: torch.Tensor | None = None
+    pseudo: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def counts(self, num_classes: int) -> np.ndarray:
         return np.bincount(self.labels.numpy(), minlength=num_classes)
+
+    def extended(self, other: TrainData) -> TrainData:
+        """This data followed by ``other`` (fields one side lacks take their defaults)."""
+        n, m = len(self), len(other)
+
+        def join(a, b, fill, dtype):
+            if a is None and b is None:
+                return None
+            a = torch.full((n,), fill, dtype=dtype) if a is None else a
+            b = torch.full((m,), fill, dtype=dtype) if b is None else b
+            return torch.cat([a, b])
+
+        soft = None
+        if self.soft is not None or other.soft is not None:
+            k = (self.soft if self.soft is not None else other.soft).shape[1]
+            mine = self.soft if self.soft is not None else torch.full((n, k), float("nan"))
+            theirs = other.soft if other.soft is not None else torch.full((m, k), float("nan"))
+            soft = torch.cat([mine, theirs])
+        return TrainData(
+            torch.cat([self.images, other.images]),
+            torch.cat([self.labels, other.labels]),
+            soft,
+            join(self.stage, other.stage, -1, torch.int16),
+            join(self.memory, other.memory, 0, torch.uint8),
+            join(self.weight, other.weight, 1.0, torch.float32),
+            join(self.pseudo, other.pseudo, False, torch.bool),
+        )
 
 
 def channel_stats(images: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,15 +79,21 @@ def channel_stats(images: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor
     return mean.float(), var.clamp_min(0).sqrt().float().clamp_min(1e-3)
 
 
-def load(faceset: FaceSet, rows: np.ndarray) -> TrainData:
-    """The faces at ``rows`` (sorted indices), read chunk by chunk."""
+PER_FACE = {"stage": torch.int16, "memory": torch.uint8, "weight": torch.float32}
+"""Optional per-face training fields read when a set has them."""
+
+
+def load(faceset: FaceSet, rows: np.ndarray, pseudo: bool = False) -> TrainData:
+    """The faces at ``rows`` (sorted indices), read chunk by chunk. ``pseudo`` marks them
+    as pseudo-labelled (their soft labels are a model's, their weights its certainty)."""
     h, w, c = faceset.image_shape
     images = torch.empty((len(rows), c, h, w), dtype=torch.uint8)
     labels = torch.empty(len(rows), dtype=torch.int64)
     with_soft = "soft_labels" in faceset.fields
     soft = torch.empty((len(rows), len(faceset.classes))) if with_soft else None
+    extra = {k: torch.empty(len(rows), dtype=t) for k, t in PER_FACE.items() if k in faceset.fields}
     filled = 0
-    fields = ["images", "labels"] + (["soft_labels"] if with_soft else [])
+    fields = ["images", "labels"] + (["soft_labels"] if with_soft else []) + list(extra)
     start = 0
     for chunk in faceset.iter_chunks(fields):
         n = len(chunk["labels"])
@@ -64,9 +103,13 @@ def load(faceset: FaceSet, rows: np.ndarray) -> TrainData:
         labels[filled : filled + k] = torch.from_numpy(chunk["labels"][local].astype(np.int64))
         if soft is not None:
             soft[filled : filled + k] = torch.from_numpy(chunk["soft_labels"][local])
+        for name, values in extra.items():
+            values[filled : filled + k] = torch.from_numpy(chunk[name][local])
         filled += k
         start += n
-    return TrainData(images, labels, soft)
+    flags = torch.full((len(rows),), pseudo, dtype=torch.bool) if pseudo else None
+    return TrainData(images, labels, soft, extra.get("stage"), extra.get("memory"),
+                     extra.get("weight"), flags)  # fmt: skip
 
 
 def split_rows(

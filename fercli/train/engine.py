@@ -34,7 +34,7 @@ from ..model import ModelConfig, create_model
 from ..model.checkpoint import Checkpoint, Preprocess, load_checkpoint, save_checkpoint
 from . import data as data_mod
 from .augment import AugmentOptions, erase, geometric, mix
-from .losses import LossOptions, class_weights, loss_fn, targets_from
+from .losses import LossOptions, class_weights, entropy_penalty, loss_fn, targets_from
 
 SCHEDULERS = ("cosine-restarts", "cosine", "onecycle")
 
@@ -62,6 +62,10 @@ class TrainOptions:
     patience: int = 10
     val_split: float | None = None
     limit: int | None = None
+    # Pseudo-labelled faces (fer pseudolabel) trained on robustly: each weighted by its
+    # certainty, plus ``pseudo_entropy`` x an entropy-maximisation term on uncertain ones.
+    pseudo: Path | None = None
+    pseudo_entropy: float = 0.1
 
 
 def _distributed() -> tuple[int, int]:
@@ -124,6 +128,7 @@ class Trainer:
                     np.random.default_rng(options.seed).permutation(train_rows)[: options.limit]
                 )
             self.train = data_mod.load(fs, train_rows)
+            self.curriculum = fs.attrs.get("curriculum") if "stage" in fs.fields else None
             self.classes, self.color = fs.classes, fs.color
             self.alignment = fs.attrs.get("alignment", {})
             self.size = fs.image_shape[0]
@@ -135,6 +140,8 @@ class Trainer:
                 if vs.classes != self.classes or vs.image_shape[0] != self.size:
                     raise InputError(f"{val_source}: classes or image size differ from {source}")
                 self.val = data_mod.load(vs, np.flatnonzero(vs.read("labels") >= 0))
+        if options.pseudo is not None:
+            self.train = self.train.extended(self._pseudo(options.pseudo))
         k = len(self.classes)
         config = replace(options.model, in_channels=self.train.images.shape[1], num_classes=k)
         self.config = config
@@ -157,14 +164,55 @@ class Trainer:
         self.sched = _scheduler(self.opt, options, self.steps)
         self.epoch, self.best, self.stale = 0, -1.0, 0
 
+    def _pseudo(self, path: Path) -> data_mod.TrainData:
+        """The pseudo-labelled faces, weighted by certainty (1 - entropy / ln K) unless the
+        set carries its own ``weight``."""
+        with open_faceset(path) as ps:
+            if ps.classes != self.classes or ps.image_shape[:2] != (self.size, self.size):
+                raise InputError(f"{path}: classes or image size differ from the training set")
+            if ps.color != self.color:
+                raise InputError(f"{path}: is {ps.color}, the training set {self.color}")
+            if "soft_labels" not in ps.fields:
+                raise InputError(f"{path}: has no soft labels (make it with fer pseudolabel)")
+            pseudo = data_mod.load(ps, np.flatnonzero(ps.read("labels") >= 0), pseudo=True)
+        if pseudo.weight is None:
+            p = torch.nan_to_num(pseudo.soft).clamp_min(1e-12)
+            entropy = -(p * p.log()).sum(dim=1)
+            pseudo.weight = (1 - entropy / np.log(len(self.classes))).clamp(0, 1)
+        pseudo.stage = torch.full((len(pseudo),), -1, dtype=torch.int16)
+        return pseudo
+
     # --- batches --------------------------------------------------------------------
+    def _pool(self) -> torch.Tensor | None:
+        """Faces this epoch may draw from under a curriculum (``fer merge --target``): the
+        stages joined so far (stage s joins at epoch ``start_epochs[s]``) and faces outside
+        the curriculum, plus one more draw of earlier stages' memory faces. None: all."""
+        if self.curriculum is None or self.train.stage is None:
+            return None
+        starts = self.curriculum["start_epochs"]
+        current = max(s for s, start in enumerate(starts) if start <= self.epoch)
+        stage = self.train.stage.long()
+        pool = torch.nonzero((stage < 0) | (stage <= current)).squeeze(1)
+        if self.train.memory is not None:
+            replay = (stage >= 0) & (stage < current) & (self.train.memory > 0)
+            pool = torch.cat([pool, torch.nonzero(replay).squeeze(1)])
+        return pool
+
     def _order(self, gen: torch.Generator) -> torch.Tensor:
+        """Indices of one epoch. An epoch is always len(train) draws, so schedules and
+        resume do not depend on the curriculum; a smaller pool is cycled through."""
         n = len(self.train)
-        if not self.options.balanced_sampler:
-            return torch.randperm(n, generator=gen)
-        counts = torch.from_numpy(self.train.counts(len(self.classes))).float().clamp_min(1)
-        weights = 1.0 / counts[self.train.labels]
-        return torch.multinomial(weights, n, replacement=True, generator=gen)
+        pool = self._pool()
+        if pool is None:
+            pool = torch.arange(n)
+        if self.options.balanced_sampler:
+            counts = torch.from_numpy(self.train.counts(len(self.classes))).float().clamp_min(1)
+            weights = 1.0 / counts[self.train.labels[pool]]
+            return pool[torch.multinomial(weights, n, replacement=True, generator=gen)]
+        rounds = -(-n // len(pool))
+        return torch.cat([pool[torch.randperm(len(pool), generator=gen)] for _ in range(rounds)])[
+            :n
+        ]
 
     def _normalise(self, x: torch.Tensor) -> torch.Tensor:
         mean = self.mean.to(x.device)[None, :, None, None]
@@ -202,7 +250,14 @@ class Trainer:
                 x = x.contiguous(memory_format=torch.channels_last)
             with self._autocast():
                 logits = self.net(x)
-            loss = loss_fn(logits, targets, self.weights, options.loss)
+            weight = (
+                self.train.weight[idx].to(self.device) if self.train.weight is not None else None
+            )
+            loss = loss_fn(logits, targets, self.weights, options.loss, weight)
+            if self.train.pseudo is not None and options.pseudo_entropy > 0:
+                loss = loss + options.pseudo_entropy * entropy_penalty(
+                    logits, self.train.pseudo[idx].to(self.device), weight
+                )
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()

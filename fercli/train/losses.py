@@ -66,3 +66,16 @@ def loss_fn(
     if sample_weights is not None:
         per_face = per_face * sample_weights
     return per_face.mean()
+
+
+def entropy_penalty(
+    logits: torch.Tensor, pseudo: torch.Tensor, certainty: torch.Tensor | None
+) -> torch.Tensor:
+    """Entropy maximisation on uncertain pseudo-labelled faces (after BORT²): minus the
+    prediction entropy, weighted by each face's uncertainty (1 - certainty), averaged over
+    the batch. Adding it keeps the model from becoming confident where its teacher was not,
+    so wrong self-labels do not get reinforced."""
+    logp = torch.log_softmax(logits.float(), dim=1)
+    entropy = -(logp.exp() * logp).sum(dim=1)
+    uncertainty = 1 - certainty if certainty is not None else torch.zeros_like(entropy)
+    return -(pseudo.float() * uncertainty * entropy).mean()

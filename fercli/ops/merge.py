@@ -1,0 +1,274 @@
+"""``fer merge``: several face sets into one with a ``domain`` column: colours harmonised,
+sizes and classes checked, exact duplicates removed (with a leakage report), optional caps
+and, with a target set, progressive MSDA (relevance, threshold, stages, memory).
+
+Two streamed passes: the first hashes every face (and embeds it when a target is given),
+the second writes the kept faces.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.images import to_color
+from ..core.progress import NullProgress, Progress
+from ..errors import ClassMismatchError, InputError
+from ..faceset import FaceSet, FaceSetWriter
+from ..faceset.fields import complete
+from ..merge import curriculum as cur
+from ..merge.dedupe import face_hashes, plan
+from .inputs import open_input
+
+COLORS = ("auto", "gray", "rgb")
+
+
+@dataclass(frozen=True)
+class MergeOptions:
+    """``fer merge`` settings (see ``fer merge --help``)."""
+
+    color: str = "auto"
+    dedupe: bool = True
+    max_per_domain: int | None = None
+    max_per_class: int | None = None
+    seed: int = 0
+    target: str | Path | None = None
+    model: str | Path | None = None
+    curriculum: cur.CurriculumOptions = field(default_factory=cur.CurriculumOptions)
+
+
+def _harmonise(images: np.ndarray, color: str) -> np.ndarray:
+    if (images.shape[3] == 1) == (color == "gray"):
+        return images
+    return np.stack([to_color(im, color) for im in images])  # type: ignore[arg-type]
+
+
+def _domains(faceset: FaceSet, name: str) -> np.ndarray:
+    """The input's own domain column where it has one (a merged set), else its name."""
+    if "domain" in faceset.fields:
+        values = faceset.read("domain")
+        return np.where(values == "", name, values).astype(object)
+    return np.full(len(faceset), name, dtype=object)
+
+
+def _embedder(options: MergeOptions):
+    """faces → embedding rows; the model's penultimate features, or model-free pixels."""
+    if options.model is None:
+        return cur.pixels, "pixels16-standardised-pca32"
+    import torch
+
+    from ..infer import LoadedModel
+    from ..model.export import DeployNet
+
+    model = LoadedModel.load(options.model)
+    net = DeployNet(model.checkpoint).eval()
+
+    def embed(images: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / 255
+        out = []
+        with torch.inference_mode():
+            for lo in range(0, len(x), 256):
+                t = torch.from_numpy(x[lo : lo + 256])
+                out.append(net.features((t - net.mean) / net.std).mean(dim=(2, 3)).numpy())
+        return np.concatenate(out)
+
+    return embed, f"penultimate features of {Path(options.model).name}"
+
+
+def run_merge(
+    inputs: Sequence[str | Path],
+    output: str | Path,
+    options: MergeOptions | None = None,
+    progress: Progress | None = None,
+    provenance: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    options = options or MergeOptions()
+    progress = progress or NullProgress()
+    if options.color not in COLORS:
+        raise InputError(f"--color {options.color!r}: choose one of {', '.join(COLORS)}")
+    started = time.perf_counter()
+    with ExitStack() as stack:
+        sets = [stack.enter_context(open_input(p, progress)) for p in inputs]
+        names: list[str] = []
+        seen: Counter[str] = Counter()
+        for p in inputs:  # one domain name per input, unique ("fer", "fer_2", ...)
+            stem = Path(str(p)).stem if str(p) != "-" else "stdin"
+            seen[stem] += 1
+            names.append(stem if seen[stem] == 1 else f"{stem}_{seen[stem]}")
+        first = sets[0]
+        for s in sets[1:]:
+            if s.classes != first.classes:
+                raise ClassMismatchError(
+                    f"{s.path}: classes {list(s.classes)} differ from {list(first.classes)}"
+                )
+            if s.image_shape[:2] != first.image_shape[:2]:
+                raise InputError(
+                    f"{s.path}: faces are {s.image_shape[0]}x{s.image_shape[1]}, "
+                    f"{first.path}'s {first.image_shape[0]}x{first.image_shape[1]}; "
+                    "bring them to one size first (fer upscale / fer align --size)"
+                )
+        color = options.color
+        if color == "auto":  # a model cannot use colour that part of the data lacks
+            color = "gray" if any(s.color == "gray" for s in sets) else "rgb"
+        embed, embedding_name = _embedder(options) if options.target else (None, None)
+        # --- pass 1: hashes, labels, splits, domains (and embeddings) --------------------
+        hashes, labels, splits, domains, embeddings = [], [], [], [], []
+        progress.start("hashing faces", sum(len(s) for s in sets))
+        for s, name in zip(sets, names, strict=True):
+            hs, es = [], []
+            for chunk in s.iter_chunks(["images"]):
+                images = _harmonise(chunk["images"], color)
+                hs.append(face_hashes(images))
+                if embed is not None:
+                    es.append(embed(images))
+                progress.advance(len(images))
+            hashes.append(np.concatenate(hs) if hs else np.zeros(0, "V16"))
+            labels.append(s.read("labels").astype(np.int64))
+            splits.append(s.read("split") if "split" in s.fields else np.full(len(s), "", object))
+            domains.append(_domains(s, name))
+            if embed is not None:
+                embeddings.append(np.concatenate(es))
+        if options.dedupe:
+            keep, duplicates = plan(hashes, splits, labels, names)
+        else:
+            keep, duplicates = [np.ones(len(h), bool) for h in hashes], None
+        keep = _caps(keep, labels, domains, options)
+        extra: dict[str, list[np.ndarray]] = {}
+        report_target = None
+        if options.target is not None:
+            extra, report_target = _curriculum(
+                options, keep, labels, embeddings, embed, color, progress
+            )
+            keep = [k & (r >= options.curriculum.threshold) for k, r in
+                    zip(keep, extra["relevance"], strict=True)]  # fmt: skip
+        # --- pass 2: write ---------------------------------------------------------------
+        fields = {f for s in sets for f in s.fields} | {"domain", *extra}
+        attrs: dict[str, Any] = {
+            **first.inherited_attrs(),
+            "merge": {"inputs": [str(p) for p in inputs], "color": color,
+                      "duplicates": duplicates.to_dict() if duplicates else None},
+        }  # fmt: skip
+        attrs.pop("dataset", None)
+        if report_target is not None:
+            attrs["curriculum"] = report_target["curriculum"]
+        counts: dict[str, Counter[str]] = {}
+        h, w = first.image_shape[:2]
+        progress.start("writing", int(sum(k.sum() for k in keep)))
+        with FaceSetWriter(
+            output,
+            classes=first.classes,
+            color=color,
+            attrs=attrs,
+            provenance=[*(p for s in sets for p in s.provenance), *provenance],
+            image_shape=(h, w, 1 if color == "gray" else 3),
+        ) as writer:
+            for i, (s, mask) in enumerate(zip(sets, keep, strict=True)):
+                start = 0
+                for chunk in s.iter_chunks():
+                    n = len(chunk["images"])
+                    local = np.flatnonzero(mask[start : start + n])
+                    if len(local):
+                        batch = {k: v[local] for k, v in chunk.items()}
+                        batch["images"] = _harmonise(batch["images"], color)
+                        batch["domain"] = list(domains[i][start + local])
+                        for name, values in extra.items():
+                            batch[name] = values[i][start + local]
+                        writer.append(complete(batch, fields, len(local), len(first.classes)))
+                        for d, lab in zip(batch["domain"], batch["labels"], strict=True):
+                            key = first.classes[lab] if lab >= 0 else "unlabelled"
+                            counts.setdefault(d, Counter())[key] += 1
+                        progress.advance(len(local))
+                    start += n
+            written = len(writer)
+    summary: dict[str, Any] = {
+        "output": str(output),
+        "faces": written,
+        "color": color,
+        "classes": list(first.classes),
+        "per_domain": {d: dict(c) for d, c in counts.items()},
+        "duplicates": duplicates.to_dict() if duplicates else None,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    if report_target is not None:
+        summary["target"] = report_target | {"embedding": embedding_name}
+    return summary
+
+
+def _caps(keep, labels, domains, options: MergeOptions) -> list[np.ndarray]:
+    """Random per-domain and per-(domain, class) caps, applied to the kept faces."""
+    if options.max_per_domain is None and options.max_per_class is None:
+        return keep
+    rng = np.random.default_rng(options.seed)
+    keep = [k.copy() for k in keep]
+    flat_keep = np.concatenate(keep)
+    flat_dom = np.concatenate(domains)
+    flat_lab = np.concatenate(labels)
+    for d in np.unique(flat_dom):
+        if options.max_per_class is not None:
+            for c in np.unique(flat_lab[flat_dom == d]):
+                members = np.flatnonzero(flat_keep & (flat_dom == d) & (flat_lab == c))
+                if len(members) > options.max_per_class:
+                    drop = rng.permutation(members)[options.max_per_class :]
+                    flat_keep[drop] = False
+        members = np.flatnonzero(flat_keep & (flat_dom == d))
+        if options.max_per_domain is not None and len(members) > options.max_per_domain:
+            flat_keep[rng.permutation(members)[options.max_per_domain :]] = False
+    return np.split(flat_keep, np.cumsum([len(k) for k in keep])[:-1])
+
+
+def _curriculum(options, keep, labels, embeddings, embed, color, progress):
+    """relevance / stage / memory per input (arrays aligned with each input's rows)."""
+    c = options.curriculum
+    with open_input(options.target, progress) as target:
+        chunks = [embed(_harmonise(ch["images"], color)) for ch in target.iter_chunks(["images"])]
+        target_n = len(target)
+    target_emb = np.concatenate(chunks)
+    if options.model is None:  # model-free: project onto the target's principal components
+        project = cur.pca_projection(target_emb)
+        target_emb = project(target_emb)
+        embeddings = [project(e) for e in embeddings]
+    sizes = [len(e) for e in embeddings]
+    flat = np.concatenate(embeddings)
+    flat_keep = np.concatenate(keep)
+    progress.start("relevance to the target", None)
+    scores = np.full(len(flat), np.nan, np.float32)
+    scores[flat_keep] = cur.relevance(flat[flat_keep], target_emb, c.k)
+    kept = flat_keep & (scores >= c.threshold)
+    stage = np.full(len(flat), -1, np.int16)
+    stage[kept] = cur.stages_by_relevance(scores[kept], c.stages)
+    memory = np.zeros(len(flat), np.uint8)
+    flat_labels = np.concatenate(labels)
+    memory[kept] = cur.memory_of(flat[kept], stage[kept], flat_labels[kept], c.memory, c.k)
+    split = np.cumsum(sizes)[:-1]
+    extra = {
+        "relevance": np.split(np.nan_to_num(scores, nan=-1.0), split),
+        "stage": np.split(stage, split),
+        "memory": np.split(memory, split),
+    }
+    curriculum = {
+        "stages": c.stages,
+        "stage_epochs": c.stage_epochs,
+        "start_epochs": [s * c.stage_epochs for s in range(c.stages)],
+        "memory": c.memory,
+        "threshold": c.threshold,
+        "target": str(options.target),
+    }
+    report = {
+        "target_faces": target_n,
+        "dropped_below_threshold": int((flat_keep & (scores < c.threshold)).sum()),
+        "stage_sizes": np.bincount(stage[kept], minlength=c.stages).tolist(),
+        "memory_faces": int(memory.sum()),
+        "mean_relevance_per_stage": [
+            round(float(scores[kept & (stage == s)].mean()), 4) for s in range(c.stages)
+        ],
+        "curriculum": curriculum,
+        "options": asdict(c),
+    }
+    return extra, report

@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SHARED ?= ../shared
 DEMO   ?= demo-out
+INPUT  ?=
 # Offline model files (YuNet) when ../shared has them; otherwise they download on first use.
 ifneq ($(wildcard $(SHARED)/models/*.onnx),)
 export FERCLI_MODELS ?= $(abspath $(SHARED)/models)
@@ -47,22 +48,10 @@ bench: install  ## throughput benchmarks, results in benchmarks/results/
 	$(BIN)/python benchmarks/bench_eval_explain.py
 	$(BIN)/python benchmarks/bench_live.py
 
-demo: install  ## the toolkit end to end (offline); real FER-2013 too when ../shared has it
-	@rm -rf $(DEMO) && mkdir -p $(DEMO)
-	$(BIN)/python -m fercli.testing.synth $(DEMO)/generated --n 600
-	$(BIN)/fer import $(DEMO)/generated -o $(DEMO)/generated.h5
-	$(BIN)/fer info $(DEMO)/generated.h5
-	@if [ -f $(SHARED)/data/fer2013/fer2013.csv.gz ]; then \
-	  $(BIN)/fer import $(SHARED)/data/fer2013/fer2013.csv.gz \
-	    --ferplus $(SHARED)/data/fer2013/fer2013new.csv -o $(DEMO)/fer2013.h5 && \
-	  $(BIN)/fer info $(DEMO)/fer2013.h5; \
-	else echo "(FER-2013 not found under $(SHARED)/data: skipped the real-data import)"; fi
-	$(BIN)/fer doctor
-	@if [ -d $(SHARED)/data/wild ]; then \
-	  $(BIN)/fer detect $(SHARED)/data/wild | $(BIN)/fer align - -o $(DEMO)/wild_aligned.h5 && \
-	  $(BIN)/fer info $(DEMO)/wild_aligned.h5; \
-	else echo "(no photos under $(SHARED)/data/wild: skipped detect | align)"; fi
-	@echo "demo outputs: $(DEMO)/"
+demo: install  ## the toolkit end to end, offline (INPUT=photos/|clip.mp4|camera: the bundled model on yours)
+	@rm -rf $(DEMO)
+	FER=$(BIN)/fer PY=$(BIN)/python OUT=$(DEMO) SHARED=$(SHARED) INPUT="$(INPUT)" \
+	  bash examples/demo.sh
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache build *.egg-info

@@ -229,8 +229,10 @@ def test_several_models_and_their_ensemble_side_by_side(cli, synth_model, tmp_pa
 
 def test_eval_errors_are_one_line(cli, synth_model, tmp_path):
     checkpoint, test_set = synth_model
-    result = cli("eval", test_set)
+    result = cli("eval", checkpoint)  # a model and no data
     assert result.exit_code == 2
+    result = cli("eval", "model.ckpt", test_set)  # not a model by name: two DATA
+    assert result.exit_code == 2 and "'model.ckpt' is not a model" in result.stderr
     result = cli("eval", checkpoint, test_set, "-o", tmp_path / "r.pdf")
     assert result.exit_code == 1 and "end in .json, .html or .md" in result.stderr
     result = cli("eval", checkpoint, test_set, "--split", "test")

@@ -16,6 +16,7 @@ from . import (
     info_cmd,
     live_cmd,
     merge_cmd,
+    models_cmd,
     pseudolabel_cmd,
     train_cmd,
     upscale_cmd,
@@ -27,7 +28,9 @@ app = typer.Typer(
     help="Facial expression recognition at 64x64, six emotions (happy, surprise, sad, angry, "
     "disgust, fear), as composable commands over HDF5 face sets.\n\n"
     "Pipeline: import -> detect/align/upscale -> merge -> train -> eval/explain/live. "
-    "Face sets go to stdout when -o is omitted, and '-' reads one from stdin.",
+    "Face sets go to stdout when -o is omitted, and '-' reads one from stdin. "
+    "A trained model ships inside the package (fer models): eval, explain, live and "
+    "pseudolabel use it when no model is given.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -66,6 +69,7 @@ eval_cmd.register(app)
 explain_cmd.register(app)
 live_cmd.register(app)
 export_cmd.register(app)
+models_cmd.register(app)
 info_cmd.register(app)
 doctor_cmd.register(app)
 

@@ -204,16 +204,28 @@ class RichProgress:
 
 MODELS_THEN_DATA = typer.Argument(
     ...,
-    metavar="MODEL... DATA",
-    help="One or more checkpoints (.pt; several: an ensemble or side by side), then the face "
-    "set (.h5, '-' or an image folder).",
+    metavar="[MODEL]... DATA",
+    help="Checkpoints (.pt) or bundled model names (fer models; none: the default model; "
+    "several: an ensemble or side by side), then the face set (.h5, '-' or an image folder).",
 )
 
 
+def split_models(paths: list[str]) -> tuple[list[str], list[str]]:
+    """Leading model arguments (``.pt``/``.onnx`` files or bundled model names), defaulting
+    to the bundled default model, and the inputs after them."""
+    from ..model.bundled import DEFAULT_ALIAS, is_model_spec
+
+    n = next((i for i, p in enumerate(paths) if not is_model_spec(p)), len(paths))
+    return paths[:n] or [DEFAULT_ALIAS], paths[n:]
+
+
 def models_and_data(paths: list[str]) -> tuple[list[str], str]:
-    """Split ``MODEL... DATA`` arguments (usage error when no model is given)."""
-    if len(paths) < 2:
+    """Split ``[MODEL]... DATA`` arguments: exactly one DATA must follow the models."""
+    models, rest = split_models(paths)
+    if len(rest) != 1:
         raise typer.BadParameter(
-            "give at least one MODEL and then DATA", param_hint="MODEL... DATA"
+            "give the models (or none, for the default model) and then one DATA"
+            + (f"; {rest[0]!r} is not a model (.pt, .onnx or a bundled name)" if rest else ""),
+            param_hint="[MODEL]... DATA",
         )
-    return paths[:-1], paths[-1]
+    return models, rest[0]

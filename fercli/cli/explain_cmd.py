@@ -8,19 +8,20 @@ from typing import Any
 import typer
 
 from . import detector_options as opt
-from .common import RichProgress, console, emit, handle_errors, provenance
+from .common import RichProgress, console, emit, handle_errors, provenance, split_models
 
 
 @handle_errors
 def explain_command(
     ctx: typer.Context,
-    model: Path = typer.Argument(..., help="Checkpoint (.pt)."),
-    inputs: list[str] = typer.Argument(
+    paths: list[str] = typer.Argument(
         ...,
-        help="A face set (.h5 or '-'), or photos, folders and videos (faces are detected "
-        "and aligned first; with --crops images are taken as face crops).",
+        metavar="[MODEL] INPUT...",
+        help="Optional checkpoint (.pt) or bundled model name (default: the bundled default "
+        "model), then a face set (.h5 or '-'), or photos, folders and videos (faces are "
+        "detected and aligned first; with --crops images are taken as face crops).",
     ),
-    output: str = typer.Option(..., "-o", "--output", help="Folder to write."),
+    output: str = typer.Option("explained", "-o", "--output", help="Folder to write."),
     method: str = typer.Option("gradcam", "--method", "-m", help="gradcam, gradcam++ or eigencam."),
     layer: str = typer.Option(
         "layer3",
@@ -61,6 +62,11 @@ def explain_command(
     """
     from ..ops.explain import ExplainOptions, run_explain
 
+    models, inputs = split_models(paths)
+    if len(models) > 1 or not inputs:
+        raise typer.BadParameter(
+            "give at most one MODEL, then the inputs", param_hint="[MODEL] INPUT..."
+        )
     options = ExplainOptions(
         method=method,
         layer=layer,
@@ -72,7 +78,7 @@ def explain_command(
         device=device,
     )
     with RichProgress() as progress:
-        summary = run_explain(model, inputs, output, options, progress, provenance(ctx))
+        summary = run_explain(models[0], inputs, output, options, progress, provenance(ctx))
     emit(summary, json_out, show)
 
 

@@ -12,7 +12,9 @@ from .common import console, emit, handle_errors
 
 @handle_errors
 def export_command(
-    model: Path = typer.Argument(..., help="Checkpoint (.pt)."),
+    model: str = typer.Argument(
+        "default", help="Checkpoint (.pt) or bundled model name (default: the default model)."
+    ),
     output: Path = typer.Option(..., "-o", "--output", help="ONNX file to write."),
     check: int = typer.Option(
         256, "--check", min=0, help="Compare with PyTorch on N generated faces (0: skip)."

@@ -17,8 +17,11 @@ def live_command(
         None, help="Video file or stream URL (rtsp://, http://...); or use --camera."
     ),
     camera: int | None = typer.Option(None, "--camera", "-c", min=0, help="Camera index."),
-    model: Path = typer.Option(
-        ..., "--model", "-m", help="Checkpoint (.pt) or exported model (.onnx)."
+    model: str = typer.Option(
+        "default",
+        "--model",
+        "-m",
+        help="Checkpoint (.pt), exported model (.onnx) or bundled model name (fer models).",
     ),
     engine: str = typer.Option(
         "auto",

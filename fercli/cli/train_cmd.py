@@ -38,6 +38,12 @@ def train_command(
     balanced_sampler: bool = typer.Option(
         False, "--balanced-sampler", help="Draw classes equally often."
     ),
+    soft_labels: bool = typer.Option(
+        True,
+        "--soft-labels/--hard-labels",
+        help="Train on the set's soft labels (FER+ votes) where a face has them, else on "
+        "the hard labels only.",
+    ),
     scheduler: str = typer.Option(
         "cosine-restarts", "--scheduler", help="cosine-restarts, cosine or onecycle."
     ),
@@ -128,6 +134,7 @@ def train_command(
             flip=flip, rotate=rotate, translate=translate, scale=scale, erasing=erasing, mix=mix
         ),
         balanced_sampler=balanced_sampler,
+        soft_labels=soft_labels,
         scheduler=scheduler,
         restart_epochs=restart_epochs,
         ema=ema,

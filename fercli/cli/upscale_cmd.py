@@ -18,14 +18,6 @@ from .common import (
 )
 
 
-def _device(value: str) -> str:
-    if value != "auto":
-        return value
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 @handle_errors
 def upscale_command(
     ctx: typer.Context,
@@ -87,6 +79,7 @@ def upscale_command(
     pass through. `--evaluate` compares the methods on a round trip of held-out faces (val
     split; the eigen basis is fitted on the train split).
     """
+    from ..core.device import resolve_device
     from ..ops.upscale import UpscaleOptions, evaluate, run_upscale
     from ..upscale import METHODS
     from ..upscale.zssr import ZSSROptions
@@ -104,7 +97,7 @@ def upscale_command(
         components=components,
         reg=reg,
         consistent=consistent,
-        zssr=ZSSROptions(steps=zssr_steps, batch=zssr_batch, device=_device(device)),
+        zssr=ZSSROptions(steps=zssr_steps, batch=zssr_batch, device=str(resolve_device(device))),
     )
     with RichProgress() as progress:
         if evaluate_:

@@ -175,6 +175,20 @@ class FaceSet:
             hi = min(lo + step, end)
             yield {name: self.read(name, lo, hi) for name in names}
 
+    def iter_rows(
+        self, rows: np.ndarray, fields: Sequence[str] | None = None
+    ) -> Iterator[dict[str, np.ndarray]]:
+        """Stream only the faces at ``rows`` (sorted indices), in order, chunk by chunk:
+        a selection (a split, a --limit) reads whole chunks and keeps its rows, so memory
+        stays bounded as with :meth:`iter_chunks`. Chunks holding none of them are skipped."""
+        rows = np.asarray(rows)
+        step = self.default_chunk()
+        for lo in range(0, self._n, step):
+            local = rows[(rows >= lo) & (rows < lo + step)] - lo
+            if len(local):
+                chunk = next(self.iter_chunks(fields, step, lo, lo + step))
+                yield {name: values[local] for name, values in chunk.items()}
+
     def close(self) -> None:
         if self._owns and self._file is not None:
             self._file.close()

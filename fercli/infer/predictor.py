@@ -17,6 +17,7 @@ import torch
 from ..core.images import conform
 from ..errors import ClassMismatchError, InputError
 from ..faceset import FaceSet
+from ..model.bundled import resolve_model
 from ..model.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from .tta import count_views, views
 
@@ -34,9 +35,10 @@ class LoadedModel:
 
     @classmethod
     def load(cls, path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
+        path = resolve_model(path)
         checkpoint = load_checkpoint(path)
         device = torch.device(device)
-        return cls(Path(path).name, checkpoint, checkpoint.build().to(device), device)
+        return cls(path.name, checkpoint, checkpoint.build().to(device), device)
 
     def to_input(self, images: np.ndarray) -> torch.Tensor:
         """uint8 (N, H, W, C) faces → the normalised float batch (N, C, H, W) on the device."""
@@ -96,10 +98,11 @@ class Predictor:
     def color(self) -> str:
         return self.models[0].checkpoint.preprocess.color
 
-    def check(self, faceset: FaceSet) -> list[str]:
+    def check(self, faceset: FaceSet, where: str | None = None) -> list[str]:
         """Refuse a set whose classes, face size or colour the model does not take; return
-        warnings for softer mismatches (alignment)."""
-        where = str(faceset.path)
+        a warning for a softer mismatch (alignment). ``where`` names the set in messages
+        (default its path; a caller that built it in a temp folder names the user's inputs)."""
+        where = where or str(faceset.path)
         self.models[0].checkpoint.check_classes(faceset.classes, where)
         h, w, _ = faceset.image_shape
         if (h, w) != (self.size, self.size):
@@ -112,14 +115,13 @@ class Predictor:
                 f"{where}: faces are {faceset.color} but {self.name} takes {self.color} faces; "
                 f"convert them first (fer align ... --color {self.color})"
             )
+        # A model trained on aligned faces loses accuracy on unaligned ones. The reverse is
+        # the normal route for dataset-crop models (FER-2013's, the bundled one): photos
+        # are detected and aligned onto a template framed like those crops.
         trained = self.models[0].checkpoint.preprocess.alignment
-        given = faceset.attrs.get("alignment", {})
-        warnings = []
-        if trained and not given:
-            warnings.append(f"{self.name} was trained on aligned faces; {where} is not aligned")
-        elif given and not trained:
-            warnings.append(f"{self.name} was trained on unaligned crops; {where} is aligned")
-        return warnings
+        if trained and not faceset.attrs.get("alignment"):
+            return [f"{self.name} was trained on aligned faces; {where} is not aligned"]
+        return []
 
     def conform(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Arbitrary face crops (any size, gray/RGB) → the model's (N, S, S, C) uint8."""

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.weights import cache_dir
 from ..errors import InputError
+from ..model.bundled import resolve_model
 from ..model.export import DeployNet, export_onnx, read_metadata
 
 ENGINES = ("auto", "onnx", "torch")
@@ -86,8 +87,8 @@ def cached_export(checkpoint_path: Path) -> Path:
 def load_engine(model: str | Path, engine: str = "auto", threads: int | None = None) -> Engine:
     """An engine for a checkpoint (.pt) or an exported model (.onnx). ``auto``: ONNX Runtime
     (measured faster on CPU; a checkpoint is exported once into the cache), torch when
-    ONNX Runtime or onnx is missing."""
-    path = Path(model)
+    ONNX Runtime or onnx is missing. ``model`` may name a bundled model."""
+    path = resolve_model(model)
     if engine not in ENGINES:
         raise InputError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
     if not path.is_file():

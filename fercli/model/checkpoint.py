@@ -99,8 +99,11 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Load and validate a checkpoint (never unpickles arbitrary objects)."""
-    path = Path(path)
+    """Load and validate a checkpoint (never unpickles arbitrary objects). ``path`` may
+    also name a bundled model; half-precision weights (bundled ones) come back as float32."""
+    from .bundled import resolve_model
+
+    path = resolve_model(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
     try:
@@ -131,7 +134,10 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             std=tuple(pre.get("std", (0.25,))),
             alignment=pre.get("alignment", {}),
         ),
-        state_dict=payload["state_dict"],
+        state_dict={
+            k: v.float() if v.dtype == torch.float16 else v
+            for k, v in payload["state_dict"].items()
+        },
         train=payload.get("train", {}),
         metrics=payload.get("metrics", {}),
     )

@@ -83,6 +83,11 @@ def _retinaface() -> dict[str, Any]:
     return info
 
 
+def detectors() -> dict[str, Any]:
+    """Each face detector: whether it can run here and where its weights are."""
+    return {"yunet": _yunet(), "retinaface": _retinaface()}
+
+
 def diagnose() -> dict[str, Any]:
     """Everything ``fer doctor`` reports, as a JSON-ready dict."""
     return {
@@ -92,6 +97,6 @@ def diagnose() -> dict[str, Any]:
         "torch": _torch(),
         "onnxruntime": _version("onnxruntime"),
         "opencv": _opencv(),
-        "detectors": {"yunet": _yunet(), "retinaface": _retinaface()},
+        "detectors": detectors(),
         "display": os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"),
     }

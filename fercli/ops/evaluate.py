@@ -78,17 +78,12 @@ def _predict_rows(
     """Probabilities (len(rows), K), streamed chunk by chunk."""
     out = np.empty((len(rows), len(predictor.classes)), np.float32)
     progress.start(f"eval {predictor.name}", len(rows))
-    filled, start = 0, 0
-    for chunk in faceset.iter_chunks(["images"]):
-        n = len(chunk["images"])
-        local = rows[(rows >= start) & (rows < start + n)] - start
-        if len(local):
-            out[filled : filled + len(local)] = predictor.predict(
-                chunk["images"][local], batch_size
-            )
-            filled += len(local)
-            progress.advance(len(local))
-        start += n
+    filled = 0
+    for chunk in faceset.iter_rows(rows, ["images"]):
+        k = len(chunk["images"])
+        out[filled : filled + k] = predictor.predict(chunk["images"], batch_size)
+        filled += k
+        progress.advance(k)
     return out
 
 
@@ -116,22 +111,17 @@ def write_predictions(
         provenance=[*faceset.provenance, *provenance],
         image_shape=faceset.image_shape,
     ) as writer:
-        start, done = 0, 0
-        for chunk in faceset.iter_chunks():
-            n = len(chunk["images"])
-            local = rows[(rows >= start) & (rows < start + n)] - start
-            if len(local):
-                p = probabilities[done : done + len(local)]
-                batch = {k: v[local] for k, v in chunk.items()}
-                batch |= {
-                    "probabilities": p,
-                    "predictions": p.argmax(axis=1).astype(np.int16),
-                    "confidence": p.max(axis=1),
-                    "entropy": entropy(p).astype(np.float32),
-                }
-                writer.append(batch)
-                done += len(local)
-            start += n
+        done = 0
+        for batch in faceset.iter_rows(rows):
+            p = probabilities[done : done + len(batch["images"])]
+            batch |= {
+                "probabilities": p,
+                "predictions": p.argmax(axis=1).astype(np.int16),
+                "confidence": p.max(axis=1),
+                "entropy": entropy(p).astype(np.float32),
+            }
+            writer.append(batch)
+            done += len(p)
 
 
 def run_eval(

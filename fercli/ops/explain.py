@@ -140,7 +140,8 @@ def run_explain(
                 raise InputError(
                     "no faces found in the input (if the images are face crops, add --crops)"
                 )
-            warnings = Predictor([model]).check(faceset)
+            named = None if sets else ", ".join(map(str, inputs))
+            warnings = Predictor([model]).check(faceset, named)
             summary = _explain_set(faceset, explainer, out_dir, options, progress, provenance)
         summary |= {
             "input": [str(p) for p in inputs],

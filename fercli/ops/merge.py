@@ -170,22 +170,19 @@ def run_merge(
             image_shape=(h, w, 1 if color == "gray" else 3),
         ) as writer:
             for i, (s, mask) in enumerate(zip(sets, keep, strict=True)):
-                start = 0
-                for chunk in s.iter_chunks():
-                    n = len(chunk["images"])
-                    local = np.flatnonzero(mask[start : start + n])
-                    if len(local):
-                        batch = {k: v[local] for k, v in chunk.items()}
-                        batch["images"] = _harmonise(batch["images"], color)
-                        batch["domain"] = list(domains[i][start + local])
-                        for name, values in extra.items():
-                            batch[name] = values[i][start + local]
-                        writer.append(complete(batch, fields, len(local), len(first.classes)))
-                        for d, lab in zip(batch["domain"], batch["labels"], strict=True):
-                            key = first.classes[lab] if lab >= 0 else "unlabelled"
-                            counts.setdefault(d, Counter())[key] += 1
-                        progress.advance(len(local))
-                    start += n
+                rows, done = np.flatnonzero(mask), 0
+                for batch in s.iter_rows(rows):
+                    at = rows[done : done + len(batch["images"])]
+                    done += len(at)
+                    batch["images"] = _harmonise(batch["images"], color)
+                    batch["domain"] = list(domains[i][at])
+                    for name, values in extra.items():
+                        batch[name] = values[i][at]
+                    writer.append(complete(batch, fields, len(at), len(first.classes)))
+                    for d, lab in zip(batch["domain"], batch["labels"], strict=True):
+                        key = first.classes[lab] if lab >= 0 else "unlabelled"
+                        counts.setdefault(d, Counter())[key] += 1
+                    progress.advance(len(at))
             written = len(writer)
     summary: dict[str, Any] = {
         "output": str(output),

@@ -47,7 +47,7 @@ def run_pseudolabel(
         attrs = {
             **faceset.inherited_attrs(),
             "pseudo_labels": {
-                "models": [Path(m).name for m in models],
+                "models": [m.name for m in predictor.models],
                 "tta": list(tta),
                 "min_confidence": min_confidence,
                 "split": split_name,
@@ -64,14 +64,8 @@ def run_pseudolabel(
             provenance=[*faceset.provenance, *provenance],
             image_shape=faceset.image_shape,
         ) as writer:
-            start = 0
-            for chunk in faceset.iter_chunks():
-                n = len(chunk["images"])
-                local = rows[(rows >= start) & (rows < start + n)] - start
-                start += n
-                if not len(local):
-                    continue
-                batch = {key: v[local] for key, v in chunk.items() if key != "soft_labels"}
+            for chunk in faceset.iter_rows(rows):
+                batch = {key: v for key, v in chunk.items() if key != "soft_labels"}
                 p = predictor.predict(batch["images"])
                 predicted = p.argmax(axis=1)
                 confident = p.max(axis=1) >= min_confidence
@@ -91,7 +85,7 @@ def run_pseudolabel(
                 writer.append(batch)
                 kept += int(confident.sum())
                 confidence_sum += float(p.max(axis=1).sum())
-                progress.advance(len(local))
+                progress.advance(len(p))
             faces = len(writer)
     return {
         "output": str(output),
@@ -101,7 +95,7 @@ def run_pseudolabel(
         "below_min_confidence": faces - kept,
         "mean_confidence": round(confidence_sum / max(faces, 1), 4),
         "agreement_with_existing_labels": round(agree / known, 4) if known else None,
-        "models": [Path(m).name for m in models],
+        "models": [m.name for m in predictor.models],
         "tta": list(tta),
         "warnings": warnings,
     }

@@ -171,6 +171,44 @@ def write_imagefolder(
     return paths
 
 
+def write_video(
+    path: Path,
+    seconds: float = 6.0,
+    fps: int = 25,
+    frame_size: tuple[int, int] = (640, 480),
+    face_size: int = 200,
+    seed: int = 0,
+) -> np.ndarray:
+    """An .mp4 of one generated face drifting across the frame and changing expression
+    every second (each class in turn), for running ``fer live`` on with a known answer.
+    Returns the class shown in each frame."""
+    import cv2
+
+    n = int(seconds * fps)
+    labels = (np.arange(n) // fps % len(CLASSES)).astype(np.int16)
+    # One pose for the whole clip (the face moves by translation only), rendered at 48 px and
+    # enlarged, so its texture is that of the 48 px faces a demo model trains on.
+    small = make_faces(n, 48, seed=seed, color="rgb", labels=labels,
+                       max_rotation=0.0, scale_range=(0.4, 0.4), max_shift=0.0)  # fmt: skip
+    size = (face_size, face_size)
+    faces = [cv2.resize(face, size, interpolation=cv2.INTER_CUBIC) for face in small.images]
+    w, h = frame_size
+    t = np.linspace(0, 1, n)
+    xs = ((w - face_size) * (0.5 + 0.4 * np.sin(2 * np.pi * t))).astype(int)
+    ys = ((h - face_size) * (0.5 + 0.3 * np.cos(2 * np.pi * t))).astype(int)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    if not writer.isOpened():
+        raise RuntimeError(f"{path}: OpenCV cannot write mp4 here")
+    try:
+        for i in range(n):
+            frame = np.full((h, w, 3), 96, np.uint8)
+            frame[ys[i] : ys[i] + face_size, xs[i] : xs[i] + face_size] = faces[i]
+            writer.write(frame[..., ::-1])  # OpenCV wants BGR
+    finally:
+        writer.release()
+    return labels
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write generated faces as an ImageFolder.")
     parser.add_argument("out", type=Path)
@@ -178,10 +216,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--color", choices=["gray", "rgb"], default="gray")
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.0,
+        help="Write this share of the faces under test/ and the rest under train/.",
+    )
+    parser.add_argument("--video", type=Path, help="Also write a generated .mp4 here.")
     args = parser.parse_args(argv)
     faces = make_faces(args.n, args.size, seed=args.seed, color=args.color)
-    write_imagefolder(faces, args.out)
+    splits = None
+    if args.test_fraction > 0:
+        n_test = round(args.n * args.test_fraction)
+        splits = ["test"] * n_test + ["train"] * (args.n - n_test)
+    write_imagefolder(faces, args.out, split_of=splits)
     print(f"wrote {args.n} faces to {args.out}")
+    if args.video:
+        write_video(args.video, seed=args.seed)
+        print(f"wrote a generated video to {args.video}")
 
 
 if __name__ == "__main__":

@@ -94,19 +94,15 @@ def load(faceset: FaceSet, rows: np.ndarray, pseudo: bool = False) -> TrainData:
     extra = {k: torch.empty(len(rows), dtype=t) for k, t in PER_FACE.items() if k in faceset.fields}
     filled = 0
     fields = ["images", "labels"] + (["soft_labels"] if with_soft else []) + list(extra)
-    start = 0
-    for chunk in faceset.iter_chunks(fields):
-        n = len(chunk["labels"])
-        local = rows[(rows >= start) & (rows < start + n)] - start
-        k = len(local)
-        images[filled : filled + k] = torch.from_numpy(chunk["images"][local]).permute(0, 3, 1, 2)
-        labels[filled : filled + k] = torch.from_numpy(chunk["labels"][local].astype(np.int64))
+    for chunk in faceset.iter_rows(rows, fields):
+        k = len(chunk["labels"])
+        images[filled : filled + k] = torch.from_numpy(chunk["images"]).permute(0, 3, 1, 2)
+        labels[filled : filled + k] = torch.from_numpy(chunk["labels"].astype(np.int64))
         if soft is not None:
-            soft[filled : filled + k] = torch.from_numpy(chunk["soft_labels"][local])
+            soft[filled : filled + k] = torch.from_numpy(chunk["soft_labels"])
         for name, values in extra.items():
-            values[filled : filled + k] = torch.from_numpy(chunk[name][local])
+            values[filled : filled + k] = torch.from_numpy(chunk[name])
         filled += k
-        start += n
     flags = torch.full((len(rows),), pseudo, dtype=torch.bool) if pseudo else None
     return TrainData(images, labels, soft, extra.get("stage"), extra.get("memory"),
                      extra.get("weight"), flags)  # fmt: skip

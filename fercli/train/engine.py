@@ -54,6 +54,9 @@ class TrainOptions:
     loss: LossOptions = field(default_factory=lambda: LossOptions("ce"))
     augment: AugmentOptions = field(default_factory=AugmentOptions)
     balanced_sampler: bool = False
+    # FER+ soft labels (a set's ``soft_labels``) as targets where a face has them; off:
+    # train on the hard labels only (the ablation's "without").
+    soft_labels: bool = True
     scheduler: str = "cosine-restarts"
     restart_epochs: int = 10
     ema: float = 0.0
@@ -128,6 +131,8 @@ class Trainer:
                     np.random.default_rng(options.seed).permutation(train_rows)[: options.limit]
                 )
             self.train = data_mod.load(fs, train_rows)
+            if not options.soft_labels:
+                self.train = replace(self.train, soft=None)
             self.curriculum = fs.attrs.get("curriculum") if "stage" in fs.fields else None
             self.classes, self.color = fs.classes, fs.color
             self.alignment = fs.attrs.get("alignment", {})

@@ -1,0 +1,82 @@
+"""``fer models``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.markdown import Markdown
+from rich.table import Table
+
+from .common import console, emit, handle_errors
+
+
+@handle_errors
+def models_command(
+    name: str | None = typer.Argument(
+        None, help="A bundled model: show its details and model card."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the listing as JSON on stdout."),
+) -> None:
+    """List the expression models shipped with fercli (loaded offline; the default one
+    serves fer eval, explain, live and pseudolabel when no model is given) and the face
+    detectors with where their weights are.
+
+    A bundled model's name works wherever a checkpoint path does, e.g.
+    fer live -m fer2013-r18 or fer eval fer2013-r18 data.h5.
+    """
+    from ..ops.models import list_models
+
+    emit(list_models(name), json_out, show_card if name else show)
+
+
+def _figure(metric: dict[str, Any] | None) -> str:
+    if not metric:
+        return "-"
+    low, high = metric["ci"] if metric.get("ci") else (None, None)
+    interval = f" ({low:.1%}-{high:.1%})" if low is not None else ""
+    return f"{metric['value']:.1%}{interval}"
+
+
+def show(summary: dict[str, Any]) -> None:
+    table = Table(title="expression models (bundled)", title_justify="left")
+    for column in ("name", "input", "architecture", "accuracy (95% CI)", "macro-F1", "MiB"):
+        table.add_column(column)
+    for m in summary["models"]:
+        evaluation = m["evaluation"] or {}
+        table.add_row(
+            m["name"] + (" (default)" if m["default"] else ""),
+            m["input"] + (", aligned" if m["aligned"] else ""),
+            m["architecture"],
+            _figure(evaluation.get("accuracy")),
+            _figure(evaluation.get("macro_f1")),
+            f"{m['size_mib']:.1f}",
+        )
+    console.print(table)
+    if summary["models"]:
+        evaluation = summary["models"][0]["evaluation"]
+        if evaluation:
+            console.print(
+                f"figures: {evaluation['faces']} faces of {evaluation['data']} "
+                f"({evaluation['split']}); fer models NAME shows a model card"
+            )
+    else:
+        console.print("no bundled models (reinstall fercli)", style="yellow")
+    for name, det in summary["detectors"].items():
+        where = det.get("weights") or det.get("note") or f"downloads from {det.get('download')}"
+        state = "ready" if det.get("available") and det.get("weights") else "not ready"
+        console.print(f"detector {name}: {state}; weights: {where}", markup=False)
+
+
+def show_card(summary: dict[str, Any]) -> None:
+    m = summary["models"][0]
+    console.print(
+        f"[bold]{m['name']}[/]{' (default)' if m['default'] else ''}: {m['architecture']}; "
+        f"input {m['input']}; classes {', '.join(m['classes'])}; {m['path']}"
+    )
+    if m.get("card_text"):
+        console.print(Markdown(m["card_text"]))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("models")(models_command)

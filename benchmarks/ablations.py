@@ -34,12 +34,12 @@ VARIANTS: list[tuple[str, str, list[str]]] = [
     ("baseline", "bicubic", []),
     ("hard labels (no FER+ soft labels)", "bicubic", ["--hard-labels"]),
     ("loss: focal (gamma 2)", "bicubic", ["--loss", "focal"]),
-    ("loss: class-balanced CE", "bicubic", ["--loss", "cb"]),
     ("sampler: class-balanced", "bicubic", ["--balanced-sampler"]),
     ("augmentation: none", "bicubic", NO_AUGMENT),
-    ("upscale: lanczos", "lanczos", []),
     ("upscale: zssr", "zssr", []),
     ("upscale: eigen", "eigen", []),
+    ("loss: class-balanced CE", "bicubic", ["--loss", "cb"]),
+    ("upscale: lanczos", "lanczos", []),
     ("stem: stride-1, no max-pool", "bicubic", ["--no-maxpool"]),
 ]
 """(name, upscaling method, fer train options on top of the baseline's)."""

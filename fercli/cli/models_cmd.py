@@ -30,15 +30,9 @@ def models_command(
     emit(list_models(name), json_out, show_card if name else show)
 
 
-def _figure(metric: dict[str, Any] | None) -> str:
-    if not metric:
-        return "-"
-    low, high = metric["ci"] if metric.get("ci") else (None, None)
-    interval = f" ({low:.1%}-{high:.1%})" if low is not None else ""
-    return f"{metric['value']:.1%}{interval}"
-
-
 def show(summary: dict[str, Any]) -> None:
+    from ..evaluate.render import percent
+
     table = Table(title="expression models (bundled)", title_justify="left")
     for column in ("name", "input", "architecture", "accuracy (95% CI)", "macro-F1", "MiB"):
         table.add_column(column)
@@ -48,8 +42,8 @@ def show(summary: dict[str, Any]) -> None:
             m["name"] + (" (default)" if m["default"] else ""),
             m["input"] + (", aligned" if m["aligned"] else ""),
             m["architecture"],
-            _figure(evaluation.get("accuracy")),
-            _figure(evaluation.get("macro_f1")),
+            percent(evaluation["accuracy"]) if evaluation else "-",
+            percent(evaluation["macro_f1"]) if evaluation else "-",
             f"{m['size_mib']:.1f}",
         )
     console.print(table)

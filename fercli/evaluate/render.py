@@ -9,7 +9,7 @@ from typing import Any
 from . import plots
 
 
-def _pct(metric: dict[str, Any]) -> str:
+def percent(metric: dict[str, Any]) -> str:
     """``0.7012 [0.68, 0.72]`` → ``70.1% (68.0–72.0)``."""
     text = f"{metric['value']:.1%}"
     if "ci" in metric:
@@ -25,9 +25,9 @@ def summary_rows(report: dict[str, Any]) -> list[list[str]]:
         rows.append(
             [
                 m["name"],
-                _pct(m["accuracy"]),
-                _pct(m["macro_f1"]),
-                _pct(m["macro_recall"]),
+                percent(m["accuracy"]),
+                percent(m["macro_f1"]),
+                percent(m["macro_recall"]),
                 f"{cal['ece']:.3f}",
                 f"{cal['nll']:.3f}",
             ]
@@ -41,7 +41,7 @@ CLASS_HEADER = ["class", "support", "precision", "recall", "F1"]
 
 def _class_rows(model: dict[str, Any]) -> list[list[str]]:
     return [
-        [c, str(v["support"]), _pct(v["precision"]), _pct(v["recall"]), _pct(v["f1"])]
+        [c, str(v["support"]), percent(v["precision"]), percent(v["recall"]), percent(v["f1"])]
         for c, v in model["per_class"].items()
     ]
 

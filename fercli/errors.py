@@ -26,3 +26,12 @@ class DatasetFormatError(FercliError):
 
 class ClassMismatchError(FercliError):
     """Two things that must agree on the class list (model and data, two sets) do not."""
+
+
+class UsageError(FercliError):
+    """Arguments that cannot work together or with the files they name (an output that is
+    also an input, or would replace something fer did not write): exit 2, like bad usage."""
+
+
+class OutputError(FercliError):
+    """An output could not be delivered (stdout closed by its reader, disk full)."""

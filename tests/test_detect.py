@@ -86,7 +86,9 @@ def test_pipe_detect_into_align_and_geometry(models, wild, tmp_path):
         sources = [Path(s.split("#")[0]).name for s in fs.read("source")]
         landmarks = fs.read("landmarks")
     counts = Counter(sources)
-    assert counts["two_people.jpg"] == 2 and counts["obama_and_biden.jpg"] == 2
+    # obama_and_biden.jpg (2000 px wide) has a third, hair-covered face at the lower right
+    # that YuNet finds at the default 1280 px working size (score 0.90), not at full size.
+    assert counts["two_people.jpg"] == 2 and counts["obama_and_biden.jpg"] == 3
     assert counts["biden.jpg"] == 1 and "dogs.jpg" not in counts
     assert counts["short_hamilton_clip.mp4"] >= 170 and summary["faces"] == len(sources)
     # every photo's eyes are level (within 2 degrees) and on the template (within 1.5 px)

@@ -12,7 +12,7 @@ import torch
 
 from fercli.core.metrics import confusion, scores
 from fercli.core.taxonomy import CLASSES
-from fercli.errors import ClassMismatchError, InputError
+from fercli.errors import ClassMismatchError, InputError, UsageError
 from fercli.evaluate.metrics import assess, bootstrap, calibration, top_confusions
 from fercli.faceset import FaceSetWriter, open_faceset
 from fercli.infer import LoadedModel, Predictor, parse_tta
@@ -125,7 +125,7 @@ def test_scores_of_stacked_matrices_equal_one_at_a_time():
 # --- TTA, predictor, ensembles ----------------------------------------------------------
 def test_tta_views():
     assert parse_tta("none") == () and parse_tta("crops,flip") == ("flip", "crops")
-    with pytest.raises(InputError, match="unknown TTA"):
+    with pytest.raises(UsageError, match="unknown view"):
         parse_tta("rotate")
     x = torch.arange(2 * 1 * 8 * 8, dtype=torch.float32).reshape(2, 1, 8, 8)
     got = list(views(x, ("flip", "crops")))
@@ -234,7 +234,7 @@ def test_eval_errors_are_one_line(cli, synth_model, tmp_path):
     result = cli("eval", "model.ckpt", test_set)  # not a model by name: two DATA
     assert result.exit_code == 2 and "'model.ckpt' is not a model" in result.stderr
     result = cli("eval", checkpoint, test_set, "-o", tmp_path / "r.pdf")
-    assert result.exit_code == 1 and "end in .json, .html or .md" in result.stderr
+    assert result.exit_code == 2 and "end in .json, .html or .md" in result.stderr
     result = cli("eval", checkpoint, test_set, "--split", "test")
     assert result.exit_code == 1 and "has no split field" in result.stderr
     result = cli("eval", tmp_path / "missing.pt", test_set)

@@ -7,7 +7,7 @@ import pytest
 
 from fercli.core.taxonomy import CLASSES, canonical, class_index
 from fercli.datasets import ImportOptions, detect_format
-from fercli.errors import DatasetFormatError, InputError
+from fercli.errors import DatasetFormatError, InputError, UsageError
 from fercli.faceset import open_faceset
 from fercli.ops.importing import run_import
 
@@ -234,8 +234,12 @@ def test_image_folder_output_replaces_an_existing_one(tmp_path):
     for i, img in enumerate(faces(4, 32)):
         save(img, root / ("happy" if i < 2 else "sad") / f"{i}.png")
     out = tmp_path / "out"
-    (out / "stale").mkdir(parents=True)
     run_import(root, out)
+    (out / "stale").mkdir()  # inside fer's own output folder: replaced with it
     run_import(root, out)
-    assert sorted(p.name for p in out.iterdir()) == ["happy", "sad"]
+    assert sorted(p.name for p in out.iterdir()) == [".fercli-output", "happy", "sad"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src"]  # no temp folders left
+    (tmp_path / "mine" / "stale").mkdir(parents=True)  # a folder fer did not write: refused
+    with pytest.raises(UsageError, match="files fer did not write"):
+        run_import(root, tmp_path / "mine")
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["stale"]

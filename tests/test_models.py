@@ -98,9 +98,10 @@ def test_explain_a_photo_with_no_model_and_no_output_named(cli, models, wild, tm
     result = cli("explain", wild / "obama_and_biden.jpg", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["model"] == f"{DEFAULT_MODEL}.pt" and summary["faces"] == 2
+    # two adults and, at the default 1280 px working size, the girl at the lower right
+    assert summary["model"] == f"{DEFAULT_MODEL}.pt" and summary["faces"] == 3
     assert summary["output"] == "explained" and summary["warnings"] == []
-    assert len(list((tmp_path / "explained" / "overlays").glob("*.png"))) == 2
+    assert len(list((tmp_path / "explained" / "overlays").glob("*.png"))) == 3
 
 
 def test_live_runs_the_default_model(cli, models, wild):

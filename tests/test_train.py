@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
+from fercli.core import device as device_mod
 from fercli.core.metrics import summary
 from fercli.core.taxonomy import CLASSES
+from fercli.errors import InputError, UsageError
 from fercli.faceset import FaceSetWriter
 from fercli.model import ModelConfig
 from fercli.model.checkpoint import load_checkpoint
 from fercli.testing.synth import make_faces
 from fercli.train.engine import Trainer, TrainOptions, metrics_path, state_path
-from fercli.train.losses import LossOptions, class_weights, loss_fn, targets_from
+from fercli.train.losses import LossOptions, class_weights, logit_offsets, loss_fn, targets_from
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +248,98 @@ def test_channel_stats_in_chunks_equal_the_whole_set_at_once():
     whole = x.float() / 255
     torch.testing.assert_close(mean, whole.mean(dim=(0, 2, 3)), atol=1e-5, rtol=0)
     torch.testing.assert_close(std, whole.std(dim=(0, 2, 3)), atol=1e-5, rtol=0)
+
+
+def test_logit_adjusted_loss_is_ce_on_prior_shifted_logits():
+    counts = np.array([800, 100, 50, 25, 20, 5])
+    options = LossOptions("logit-adjusted", label_smoothing=0.0, tau=0.5)
+    offsets = logit_offsets(counts, options)
+    np.testing.assert_allclose(offsets.numpy(), 0.5 * np.log(counts / counts.sum()), rtol=1e-6)
+    logits, labels = torch.randn(8, 6), torch.tensor([0, 1, 2, 3, 4, 5, 0, 5])
+    targets = targets_from(labels, None, 6, 0.0)
+    got = loss_fn(logits, targets, torch.ones(6), options, offsets=offsets)
+    want = torch.nn.functional.cross_entropy(logits + offsets, labels)
+    assert torch.isclose(got, want)
+    assert not logit_offsets(counts, LossOptions("ce")).any()  # other losses: no shift
+    # a rare class's logit must win by more to be predicted while training: its loss is higher
+    rare = loss_fn(torch.zeros(1, 6), targets_from(torch.tensor([5]), None, 6, 0.0),
+                   torch.ones(6), options, offsets=offsets)  # fmt: skip
+    common = loss_fn(torch.zeros(1, 6), targets_from(torch.tensor([0]), None, 6, 0.0),
+                     torch.ones(6), options, offsets=offsets)  # fmt: skip
+    assert rare > common
+
+
+def test_precision_auto_follows_the_hardware(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(device_mod, "native_bf16", lambda device: True)
+    assert device_mod.resolve_precision("auto", cpu) == torch.bfloat16
+    monkeypatch.setattr(device_mod, "native_bf16", lambda device: False)
+    assert device_mod.resolve_precision("auto", cpu) == torch.float32
+    assert device_mod.resolve_precision("bf16", cpu) == torch.bfloat16
+    assert device_mod.resolve_precision("fp32", cpu) == torch.float32
+    with pytest.raises(UsageError):
+        device_mod.resolve_precision("fp8", cpu)
+
+
+def test_bf16_and_fp32_training_agree(synth_set, tmp_path):
+    """bf16 autocast changes the arithmetic, not what is learnt: same data, same seed."""
+    scores = {}
+    for precision in ("fp32", "bf16"):
+        options = replace(FAST, epochs=3, precision=precision)
+        scores[precision] = Trainer(synth_set, tmp_path / f"{precision}.pt", options).run()
+    assert scores["bf16"]["best"]["val_accuracy"] >= 0.9
+    gap = scores["bf16"]["best"]["val_accuracy"] - scores["fp32"]["best"]["val_accuracy"]
+    assert abs(gap) <= 0.05
+
+
+def test_init_continues_from_a_model_and_replaces_a_head_of_other_classes(synth_set, tmp_path):
+    base = tmp_path / "base.pt"
+    before = Trainer(synth_set, base, replace(FAST, epochs=3)).run()["best"]["val_accuracy"]
+    start = load_checkpoint(base)
+    # same classes: a gentle epoch keeps what the model it started from knew
+    gentle = replace(FAST, epochs=1, lr=1e-4, init=str(base))
+    tuned = Trainer(synth_set, tmp_path / "tuned.pt", gentle)
+    assert tuned.config == start.config
+    assert torch.equal(tuned.mean, torch.tensor(start.preprocess.mean))
+    for name, value in tuned.model.state_dict().items():
+        assert torch.equal(value.cpu(), start.state_dict[name]), name
+    assert tuned.run()["best"]["val_accuracy"] >= before - 0.05 >= 0.85
+    # three classes: the body is kept, the head is new and three wide
+    three = tmp_path / "three.h5"
+    faces = make_faces(300, 64, seed=3)
+    keep = faces.labels < 3
+    with FaceSetWriter(three, classes=CLASSES[:3], color="gray") as w:
+        w.append({"images": faces.images[keep], "labels": faces.labels[keep]})
+    other = Trainer(three, tmp_path / "three.pt", replace(FAST, epochs=1, init=str(base)))
+    state = other.model.state_dict()
+    assert state["fc.1.weight"].shape == (3, 512)
+    assert torch.equal(
+        state["layer4.1.conv2.weight"].cpu(), start.state_dict["layer4.1.conv2.weight"]
+    )
+
+
+def test_init_refuses_a_model_of_the_other_colour(synth_set, tmp_path):
+    rgb = tmp_path / "rgb.h5"
+    faces = make_faces(60, 64, seed=4, color="rgb")
+    with FaceSetWriter(rgb, classes=CLASSES, color="rgb") as w:
+        w.append({"images": faces.images, "labels": faces.labels})
+    base = tmp_path / "base.pt"
+    Trainer(synth_set, base, replace(FAST, epochs=1)).run()
+    with pytest.raises(InputError, match="takes gray faces, the set is rgb"):
+        Trainer(rgb, tmp_path / "x.pt", replace(FAST, init=str(base)))
+
+
+def test_a_merged_set_is_validated_per_source(synth_set, tmp_path):
+    merged = tmp_path / "merged.h5"
+    a, b = make_faces(300, 64, seed=5), make_faces(300, 64, seed=6)
+    with FaceSetWriter(merged, classes=CLASSES, color="gray") as w:
+        for faces, domain in ((a, "first"), (b, "second")):
+            split = np.where(np.arange(300) % 5 == 0, "val", "train")
+            w.append({"images": faces.images, "labels": faces.labels,
+                      "split": list(split), "domain": [domain] * 300})  # fmt: skip
+    record = Trainer(merged, tmp_path / "m.pt", replace(FAST, epochs=2, val_split=None)).run()
+    best = record["best"]
+    assert set(best["val_domains"]) == {"first", "second"}
+    assert all(d["faces"] == 60 for d in best["val_domains"].values())
+    mean_f1 = np.mean([d["macro_f1"] for d in best["val_domains"].values()])
+    assert best["val_score"] == pytest.approx(mean_f1)

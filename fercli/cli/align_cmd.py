@@ -9,6 +9,7 @@ import typer
 
 from . import detector_options as opt
 from .common import (
+    MAX_FACE_SIDE,
     RichProgress,
     console,
     emit,
@@ -27,7 +28,9 @@ def align_command(
     output: str | None = typer.Option(
         None, "-o", "--output", help="Face set (.h5), or '-' for stdout."
     ),
-    size: int = typer.Option(64, "--size", min=16, help="Side of the aligned faces."),
+    size: int = typer.Option(
+        64, "--size", min=16, max=MAX_FACE_SIDE, help="Side of the aligned faces."
+    ),
     color: str = typer.Option("keep", "--color", help="keep, gray or rgb."),
     detect: bool = typer.Option(
         False, "--detect", help="Detect landmarks on the stored faces even if they have some."
@@ -53,6 +56,7 @@ def align_command(
     brows and chin stay in frame. Faces without landmarks (FER-2013's 48x48 crops) follow
     `--fallback`. The summary reports how far the eyes land from the template.
     """
+    from ..faceset.atomic import check_outputs
     from ..ops.align import AlignOptions, run_align
 
     if color not in ("keep", "gray", "rgb"):
@@ -62,6 +66,7 @@ def align_command(
             f"{fallback!r}: choose resize, detect or skip", param_hint="--fallback"
         )
     target = resolve_output(output, json_out)
+    check_outputs({target: "faceset"}, inputs)
     options = AlignOptions(
         size=size,
         color=color,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+
 import typer
 
 from .. import __version__
@@ -21,7 +24,7 @@ from . import (
     train_cmd,
     upscale_cmd,
 )
-from .common import State
+from .common import State, install_signal_handlers
 
 app = typer.Typer(
     name="fer",
@@ -55,6 +58,8 @@ def main_options(
 ) -> None:
     """Options for every command."""
     State.debug = debug or State.debug
+    if State.debug:
+        warnings.resetwarnings()
     State.quiet = quiet
 
 
@@ -74,6 +79,19 @@ info_cmd.register(app)
 doctor_cmd.register(app)
 
 
+def quiet_libraries() -> None:
+    """Keep stderr to fer's own lines: OpenCV's and FFmpeg's log lines (a missing camera, a
+    truncated video) and Python warnings from torch or Pillow would otherwise come before
+    the one error line. Set FERCLI_DEBUG=1 (or the variables themselves) to see them."""
+    if State.debug:
+        return
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    warnings.filterwarnings("ignore")
+
+
 def main() -> None:
     """Console-script entry point."""
+    quiet_libraries()
+    install_signal_handlers()
     app()

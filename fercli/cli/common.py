@@ -39,31 +39,46 @@ def error_line(message: str) -> None:
     sys.stderr.flush()
 
 
+def install_signal_handlers() -> None:
+    """``timeout``, ``kill`` and a closed terminal stop ``fer`` as cleanly as Ctrl-C does."""
+    import signal
+
+    from ..core.signals import stop
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
 def handle_errors(func: F) -> F:
-    """Turn library errors into ``fer: error: <one line>`` and exit code 1.
+    """Turn library errors into ``fer: error: <one line>`` and exit code 1 (2 for a
+    :class:`~fercli.errors.UsageError`); a signal exits 128 + its number, leaving nothing.
 
     With ``--debug`` (or FERCLI_DEBUG=1) the traceback is shown instead.
     """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..errors import FercliError
+        from ..errors import FercliError, UsageError
 
         try:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):
             raise  # usage errors (exit 2) and deliberate exits are typer's to report
-        except KeyboardInterrupt:
-            console.print("fer: interrupted", style="red")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:
+            import signal
+
+            signum = getattr(exc, "signum", signal.SIGINT)
+            error_line(f"fer: {'interrupted' if signum == signal.SIGINT else 'terminated'}")
+            raise typer.Exit(128 + signum) from None
         except (FercliError, OSError, ValueError) as exc:
             if State.debug:
                 raise
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-            if not isinstance(exc, FercliError):
+            message = user_message(exc)
+            if isinstance(exc, ValueError):
                 message = f"{type(exc).__name__}: {message}"
             error_line(f"fer: error: {message}")
-            raise typer.Exit(1) from None
+            raise typer.Exit(2 if isinstance(exc, UsageError) else 1) from None
         except Exception as exc:
             if State.debug:
                 raise
@@ -77,6 +92,23 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def user_message(exc: BaseException) -> str:
+    """One line for the user: the first line of the message, whole; an OSError names the file
+    and the reason (``x.h5: Permission denied``), not Python's ``[Errno 13]`` form."""
+    from ..errors import FercliError
+
+    if isinstance(exc, OSError) and not isinstance(exc, FercliError) and exc.strerror:
+        where = exc.filename if exc.filename is not None else ""
+        return f"{where}: {exc.strerror}" if where else exc.strerror
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+MAX_FACE_SIDE = 1024
+"""The largest face side a command makes: a face set of faces bigger than this is a mistake
+(and OpenCV and OpenBLAS abort on sizes far beyond it)."""
+
+
 def parse_size(value: str | None) -> tuple[int, int] | None:
     if value is None:
         return None
@@ -84,8 +116,10 @@ def parse_size(value: str | None) -> tuple[int, int] | None:
         parts = [int(v) for v in value.lower().split("x")]
     except ValueError:
         raise typer.BadParameter(f"{value!r}: expected N or HxW, e.g. 64 or 64x64") from None
-    if len(parts) not in (1, 2) or min(parts) < 8:
-        raise typer.BadParameter(f"{value!r}: expected N or HxW with sides >= 8")
+    if len(parts) not in (1, 2) or min(parts) < 8 or max(parts) > MAX_FACE_SIDE:
+        raise typer.BadParameter(
+            f"{value!r}: expected N or HxW with sides from 8 to {MAX_FACE_SIDE}"
+        )
     return (parts[0], parts[-1])
 
 
@@ -219,6 +253,18 @@ def split_models(paths: list[str]) -> tuple[list[str], list[str]]:
     return paths[:n] or [DEFAULT_ALIAS], paths[n:]
 
 
+def no_onnx(models: list[str]) -> list[str]:
+    """Refuse ONNX models where only PyTorch runs them (eval, explain, pseudolabel)."""
+    onnx = [m for m in models if m.lower().endswith(".onnx")]
+    if onnx:
+        raise typer.BadParameter(
+            f"{onnx[0]}: ONNX models run in fer live; this command takes the checkpoint "
+            "(.pt) it was exported from, or a bundled model's name",
+            param_hint="[MODEL]",
+        )
+    return models
+
+
 def models_and_data(paths: list[str]) -> tuple[list[str], str]:
     """Split ``[MODEL]... DATA`` arguments: exactly one DATA must follow the models."""
     models, rest = split_models(paths)
@@ -228,4 +274,4 @@ def models_and_data(paths: list[str]) -> tuple[list[str], str]:
             + (f"; {rest[0]!r} is not a model (.pt, .onnx or a bundled name)" if rest else ""),
             param_hint="[MODEL]... DATA",
         )
-    return models, rest[0]
+    return no_onnx(models), rest[0]

@@ -63,9 +63,11 @@ def detect_command(
     and crop region in source-image pixels. Images without a face, and unreadable files, are
     reported and recorded in the set's attributes; neither is an error.
     """
+    from ..faceset.atomic import check_outputs
     from ..ops.detect import DetectOptions, run_detect
 
     target = resolve_output(output, json_out)
+    check_outputs({target: "faceset"}, inputs)
     options = DetectOptions(
         detector=opt.build(backend, score, nms, min_size, weights, max_side),
         every=every,

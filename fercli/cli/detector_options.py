@@ -26,11 +26,11 @@ WEIGHTS = typer.Option(
     "(default: $FERCLI_MODELS, then the cache; downloaded once).",
 )
 MAX_SIDE = typer.Option(
-    None,
+    1280,
     "--max-side",
-    min=64,
-    help="Detect on a copy of large images shrunk to this longer side "
-    "(faster; geometry stays full-resolution).",
+    min=0,
+    help="Detect on a copy of large images shrunk to this longer side (faster, bounded "
+    "memory; geometry stays full-resolution); 0: detect at full resolution.",
 )
 EVERY = typer.Option(1, "--every", min=1, help="Videos: use every N-th frame.")
 
@@ -56,5 +56,5 @@ def build(
         nms_threshold=nms,
         min_size=min_size,
         weights=weights,
-        max_side=max_side,
+        max_side=max_side or None,
     )

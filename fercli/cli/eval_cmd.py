@@ -65,12 +65,13 @@ def eval_command(
     docs/eval.md.
     """
     from ..evaluate.render import format_of, render
-    from ..faceset.atomic import write_text
+    from ..faceset.atomic import check_outputs, write_texts
     from ..infer import parse_tta
     from ..ops.evaluate import EvalOptions, run_eval
 
     models, data = models_and_data(paths)
     formats = [(path, format_of(path)) for path in output]
+    check_outputs({**dict.fromkeys(output, "text"), predictions: "faceset"}, [*models, data])
     options = EvalOptions(
         split=split,
         tta=parse_tta(tta),
@@ -84,8 +85,7 @@ def eval_command(
     )
     with RichProgress() as progress:
         report = run_eval(models, data, options, progress, predictions, provenance(ctx))
-    for path, fmt in formats:
-        write_text(path, render(report, fmt))
+    write_texts({path: render(report, fmt) for path, fmt in formats})
     emit(report, json_out, show)
     if formats and not json_out:
         console.print("report: " + ", ".join(path for path, _ in formats))

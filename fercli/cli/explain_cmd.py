@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from . import detector_options as opt
-from .common import RichProgress, console, emit, handle_errors, provenance, split_models
+from .common import RichProgress, console, emit, handle_errors, no_onnx, provenance, split_models
 
 
 @handle_errors
@@ -60,13 +60,16 @@ def explain_command(
     OUTPUT/maps.h5 (the faces with raw maps in 'saliency' and the probabilities),
     OUTPUT/class_means.h5 and class_means.png (mean face and mean map per target class).
     """
+    from ..faceset.atomic import check_outputs
     from ..ops.explain import ExplainOptions, run_explain
 
     models, inputs = split_models(paths)
+    no_onnx(models)
     if len(models) > 1 or not inputs:
         raise typer.BadParameter(
             "give at most one MODEL, then the inputs", param_hint="[MODEL] INPUT..."
         )
+    check_outputs({output: "folder"}, [*models, *inputs])
     options = ExplainOptions(
         method=method,
         layer=layer,

@@ -28,8 +28,10 @@ def export_command(
     'cams' (N, K, h, w), the class activation maps `fer live` draws. With --check the export
     is compared with the PyTorch model and the largest difference reported.
     """
+    from ..faceset.atomic import check_outputs
     from ..model.export import export_onnx, parity
 
+    check_outputs({output: "onnx"}, [model])
     meta = export_onnx(model, output)
     summary: dict[str, Any] = {"output": str(output), "metadata": meta}
     if check:

@@ -78,7 +78,9 @@ def import_command(
     and across splits) and blank images.
     """
     from ..datasets import ImportOptions
+    from ..faceset.atomic import check_outputs
     from ..ops.importing import run_import
+    from ..ops.inputs import is_imagedir_target
 
     if format not in FORMATS:
         raise typer.BadParameter(f"{format!r}: choose from {', '.join(FORMATS)}", param_hint="-f")
@@ -87,6 +89,7 @@ def import_command(
     if ferplus_labels not in ("keep", "majority"):
         raise typer.BadParameter("choose keep or majority", param_hint="--ferplus-labels")
     target = resolve_output(output, json_out)
+    check_outputs({target: "folder" if is_imagedir_target(target) else "faceset"}, [source])
     options = ImportOptions(
         size=parse_size(size),
         color=color,  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ def info_command(
     from ..ops.inputs import open_input
 
     with RichProgress() as progress, open_input(path, progress) as faceset:
-        summary = describe(faceset)
+        summary = describe(faceset) | {"path": path}  # what was given, not a stdin spool
     emit(summary, json_out, show)
 
 

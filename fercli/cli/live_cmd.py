@@ -79,6 +79,7 @@ def live_command(
     optional heat map and FPS. Keys: q/Esc quit, space pause, h heat map, b bars,
     s snapshot. --no-window with --max-frames, --jsonl and --record runs headless.
     """
+    from ..faceset.atomic import check_outputs
     from ..live.pipeline import LiveOptions
     from ..ops.live import RunOptions, run_live
 
@@ -86,6 +87,8 @@ def live_command(
         raise typer.BadParameter("give a SOURCE (file or URL) or --camera N, not both")
     if jsonl == "-" and json_out:
         raise typer.BadParameter("--jsonl - and --json both want stdout", param_hint="--jsonl")
+    jsonl_out = None if jsonl in (None, "-") else jsonl
+    check_outputs({record: "video", jsonl_out: "text"}, [source, model])
     live = LiveOptions(
         detect_every=detect_every,
         smooth=smooth,

@@ -61,10 +61,12 @@ def merge_command(
     target domain, faces under --threshold are dropped, the rest get curriculum stages (most
     similar first) and a density-based memory; fer train follows both. See docs/merge.md.
     """
+    from ..faceset.atomic import check_outputs
     from ..merge.curriculum import CurriculumOptions
     from ..ops.merge import MergeOptions, run_merge
 
     output = resolve_output(output, json_out)
+    check_outputs({output: "faceset"}, [*inputs, target, model])
     options = MergeOptions(
         color=color,
         dedupe=dedupe,

@@ -45,11 +45,13 @@ def pseudolabel_command(
     1 - entropy/ln K per face. Existing labels are replaced (their agreement with the
     pseudo-labels is reported). Train on the result with fer train --pseudo.
     """
+    from ..faceset.atomic import check_outputs
     from ..infer import parse_tta
     from ..ops.pseudolabel import run_pseudolabel
 
     models, data = models_and_data(paths)
     output = resolve_output(output, json_out)
+    check_outputs({output: "faceset"}, [*models, data])
     with RichProgress() as progress:
         summary = run_pseudolabel(
             models,

@@ -30,7 +30,12 @@ def train_command(
     loss: str = typer.Option(
         "ce",
         "--loss",
-        help="ce, weighted (inverse frequency), cb (class-balanced, effective number) or focal.",
+        help="ce, weighted (inverse frequency), cb (class-balanced, effective number), focal "
+        "or logit-adjusted (tau x log prior added to the logits while training: balanced "
+        "predictions without re-weighting).",
+    ),
+    tau: float = typer.Option(
+        1.0, "--tau", min=0.0, help="logit-adjusted: the prior's scale (1 = balanced softmax)."
     ),
     label_smoothing: float = typer.Option(0.05, "--label-smoothing", min=0.0, max=0.5),
     focal_gamma: float = typer.Option(2.0, "--focal-gamma", min=0.0),
@@ -74,6 +79,19 @@ def train_command(
     dropout: float = typer.Option(0.3, "--dropout", min=0.0, max=0.9),
     attention: str = typer.Option("none", "--attention", help="none, se or cbam."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 ..."),
+    precision: str = typer.Option(
+        "auto",
+        "--precision",
+        help="auto (bf16 autocast where the CPU or GPU computes bf16 natively, else fp32), "
+        "fp32 or bf16.",
+    ),
+    init: str | None = typer.Option(
+        None,
+        "--init",
+        help="Start from this model's weights (a checkpoint or a bundled name, e.g. default) "
+        "to fine-tune it: its architecture and normalisation are kept, a new head is made "
+        "when the classes differ.",
+    ),
     seed: int = typer.Option(0, "--seed"),
     patience: int = typer.Option(
         10, "--patience", min=1, help="Stop after this many epochs without a better val macro-F1."
@@ -101,9 +119,11 @@ def train_command(
     every epoch, so a killed run continues exactly with --resume. The checkpoint written to
     -o is the epoch with the best validation macro-F1.
     """
+    from ..core.device import PRECISIONS
+    from ..faceset.atomic import check_outputs
     from ..model import ModelConfig
     from ..train.augment import AugmentOptions
-    from ..train.engine import SCHEDULERS, Trainer, TrainOptions
+    from ..train.engine import SCHEDULERS, Trainer, TrainOptions, metrics_path, state_path
     from ..train.losses import LOSSES, LossOptions
 
     choices = {
@@ -112,6 +132,7 @@ def train_command(
         "--mix": (mix, ("none", "mixup", "cutmix")),
         "--activation": (activation, ("relu", "silu")),
         "--attention": (attention, ("none", "se", "cbam")),
+        "--precision": (precision, PRECISIONS),
     }
     for flag, (value, allowed) in choices.items():
         if value not in allowed:
@@ -129,7 +150,7 @@ def train_command(
         batch_size=batch_size,
         lr=lr,
         weight_decay=weight_decay,
-        loss=LossOptions(loss, label_smoothing, focal_gamma, cb_beta),
+        loss=LossOptions(loss, label_smoothing, focal_gamma, cb_beta, tau),
         augment=AugmentOptions(
             flip=flip, rotate=rotate, translate=translate, scale=scale, erasing=erasing, mix=mix
         ),
@@ -139,6 +160,8 @@ def train_command(
         restart_epochs=restart_epochs,
         ema=ema,
         device=device,
+        precision=precision,
+        init=init,
         seed=seed,
         patience=patience,
         val_split=val_split,
@@ -146,6 +169,8 @@ def train_command(
         pseudo=pseudo,
         pseudo_entropy=pseudo_entropy,
     )
+    outputs = {output: "checkpoint", state_path(output): "checkpoint"}
+    check_outputs({**outputs, metrics_path(output): "text"}, [data, val, pseudo, init])
     with RichProgress() as progress:
         trainer = Trainer(data, output, options, progress, provenance(ctx), val_source=val)
         if resume:
@@ -168,6 +193,11 @@ def show(summary: dict[str, Any]) -> None:
             f"{best['images_per_s']:.0f} images/s"
         )
         console.print("recall: " + ", ".join(f"{k} {v:.2f}" for k, v in best["val_recall"].items()))
+        for name, part in best.get("val_domains", {}).items():
+            console.print(
+                f"  {name} ({part['faces']} val faces): accuracy {part['accuracy']:.4f}, "
+                f"macro-F1 {part['macro_f1']:.4f}"
+            )
     console.print(f"metrics per epoch: {summary['metrics_log']}")
 
 

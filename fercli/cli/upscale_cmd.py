@@ -80,6 +80,7 @@ def upscale_command(
     split; the eigen basis is fitted on the train split).
     """
     from ..core.device import resolve_device
+    from ..faceset.atomic import check_outputs
     from ..ops.upscale import UpscaleOptions, evaluate, run_upscale
     from ..upscale import METHODS
     from ..upscale.zssr import ZSSROptions
@@ -104,6 +105,7 @@ def upscale_command(
             summary = evaluate(source, chosen, factor, limit, options, progress)
         else:
             target = resolve_output(output, json_out)
+            check_outputs({target: "faceset", save_basis: "npz"}, [source, basis, reference])
             summary = run_upscale(source, target, options, progress, provenance(ctx))
     emit(summary, json_out, show_evaluation if evaluate_ else show)
 

@@ -6,7 +6,7 @@ import os
 
 import torch
 
-from ..errors import InputError
+from ..errors import InputError, UsageError
 
 
 def resolve_device(name: str) -> torch.device:
@@ -22,6 +22,30 @@ def resolve_device(name: str) -> torch.device:
     try:
         return torch.device(name)
     except RuntimeError:
-        raise InputError(
+        raise UsageError(
             f"--device {name}: not a device name (auto, cpu, cuda, cuda:1 ...)"
         ) from None
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 in hardware. On a CPU without AVX512-BF16 or AMX
+    bf16 autocast is emulated and slower than fp32, so ``auto`` must not pick it there."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
+def resolve_precision(name: str, device: torch.device) -> torch.dtype:
+    """``auto`` → bfloat16 autocast where the device has native bf16, else float32;
+    ``bf16`` asks for it anywhere (emulated where not native), ``fp32`` turns it off."""
+    if name not in PRECISIONS:
+        raise UsageError(f"--precision {name}: choose from {', '.join(PRECISIONS)}")
+    if name == "bf16" or (name == "auto" and native_bf16(device)):
+        return torch.bfloat16
+    return torch.float32

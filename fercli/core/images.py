@@ -46,6 +46,14 @@ def _to_uint8(arr: np.ndarray) -> np.ndarray:
     return np.clip(np.round(arr), 0, 255).astype(np.uint8)
 
 
+def _too_large(path: Path) -> InputError:
+    """Pillow's decompression-bomb guard: such a file is skipped like an unreadable one."""
+    from PIL import Image
+
+    limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+    return InputError(f"{path}: too large to decode safely (over {limit:,} pixels)")
+
+
 def decode_image(path: Path) -> np.ndarray:
     """Read an image file as ``uint8`` of shape (H, W, 1) or (H, W, 3), RGB order.
 
@@ -78,6 +86,8 @@ def decode_image(path: Path) -> np.ndarray:
         raise InputError(f"{path}: is a directory, expected an image file") from None
     except UnidentifiedImageError:
         raise InputError(f"{path}: not an image (or an unsupported image format)") from None
+    except Image.DecompressionBombError:
+        raise _too_large(path) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: unreadable image ({exc})") from None
     arr = _to_uint8(arr)
@@ -102,6 +112,8 @@ def image_header(path: Path) -> tuple[int, int, bool]:
             gray = im.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
     except UnidentifiedImageError:
         raise InputError(f"{path}: not an image (or an unsupported image format)") from None
+    except Image.DecompressionBombError:
+        raise _too_large(path) from None
     except OSError as exc:
         raise InputError(f"{path}: unreadable image ({exc})") from None
     return height, width, gray

@@ -21,14 +21,14 @@ from ..core.taxonomy import RAFDB_CODES
 from ..errors import DatasetFormatError
 from .base import FileItem, ImportOptions, ImportPlan, ImportReport, list_images, plan_from_items
 
+SPLITS = ("train", "test")
+
 
 def _dataset_dir(root: Path) -> Path | None:
+    """The folder holding ``train/`` and/or ``test/`` with RAF-DB's numbered class folders:
+    half a download (RAF-DB's test half is often withheld) is a normal thing to have."""
     for cand in (root / "DATASET", root):
-        if (
-            (cand / "train").is_dir()
-            and (cand / "test").is_dir()
-            and any((cand / "train" / str(k)).is_dir() for k in RAFDB_CODES)
-        ):
+        if any((cand / split / str(k)).is_dir() for split in SPLITS for k in RAFDB_CODES):
             return cand
     return None
 
@@ -66,8 +66,14 @@ def plan(
     items: list[FileItem] = []
     if data is not None:
         disagreements = 0
-        for split in ("train", "test"):
-            csv_path = root / f"{split}_labels.csv"
+        found = [split for split in SPLITS if (data / split).is_dir()]
+        report.notes.append(f"RAF-DB halves found: {', '.join(found)}")
+        for split in found:
+            csv_path = next(
+                (p for p in (root / f"{split}_labels.csv", data / f"{split}_labels.csv")
+                 if p.is_file()),
+                root / f"{split}_labels.csv",
+            )  # fmt: skip
             labels = _read_csv_labels(csv_path) if csv_path.is_file() else {}
             if not labels:
                 report.notes.append(f"{csv_path.name} missing: labels from folder numbers")

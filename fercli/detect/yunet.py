@@ -21,7 +21,9 @@ class YuNetDetector:
         if not hasattr(cv2, "FaceDetectorYN"):
             raise FercliError(f"OpenCV {cv2.__version__} has no FaceDetectorYN (needs >= 4.8)")
         # OpenCV 5's DNN engine warns on every model load that it ignores target hints.
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        # (Only ever made quieter: fer's CLI may have silenced OpenCV entirely.)
+        logging = cv2.utils.logging
+        logging.setLogLevel(min(logging.getLogLevel(), logging.LOG_LEVEL_ERROR))
         self.options = options
         self.model_path = resolve_weights(YUNET, options.weights)
         # Scores are filtered here, not inside OpenCV, so one threshold rule serves all backends.

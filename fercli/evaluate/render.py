@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from ..errors import UsageError
 from . import plots
 
 
@@ -176,5 +177,5 @@ def format_of(path: str) -> str:
 
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in REPORT_FORMATS:
-        raise ValueError(f"{path}: report files end in .json, .html or .md")
+        raise UsageError(f"-o {path}: report files end in .json, .html or .md")
     return REPORT_FORMATS[suffix]

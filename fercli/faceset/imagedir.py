@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.progress import NullProgress, Progress
-from .atomic import commit, discard, temp_sibling
+from .atomic import claim, commit, discard, temp_sibling
 from .reader import FaceSet
 
 
@@ -20,6 +20,7 @@ def write_imagedir(faceset: FaceSet, root: str | Path, progress: Progress | None
     import cv2
 
     progress = progress or NullProgress()
+    claim(root, "folder")
     progress.start(f"writing {root}", len(faceset))
     temp = temp_sibling(root, directory=True)
     classes = faceset.classes

@@ -100,6 +100,15 @@ class FaceSet:
             len(self.classes),
         ):
             raise FaceSetError(f"{where}: soft_labels do not have one column per class")
+        labels = self._file["labels"]
+        if n and labels.ndim == 1:  # int16 per face: cheap to check whole, here, once
+            values = labels[()]
+            low, high = int(values.min()), int(values.max())
+            if low < -1 or high >= len(self.classes):
+                raise FaceSetError(
+                    f"{where}: labels run from {low} to {high}, outside -1 (unlabelled) to "
+                    f"{len(self.classes) - 1} ({len(self.classes)} classes)"
+                )
         self._n = n
 
     # --- metadata ---------------------------------------------------------------------

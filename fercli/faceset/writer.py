@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..core import signals
 from ..errors import ClassMismatchError, FaceSetError
-from .atomic import STDIO, commit, discard, temp_sibling
+from .atomic import STDIO, claim, commit, discard, ensure_space, temp_sibling
 from .schema import (
     CATEGORICAL_ATTR,
     FIELDS,
@@ -82,6 +83,8 @@ class FaceSetWriter:
     def __enter__(self) -> FaceSetWriter:
         import h5py
 
+        if not self._append:
+            claim(self.path, "faceset")
         self._temp = temp_sibling(self.path)
         if self._append:
             shutil.copyfile(self.path, self._temp)
@@ -106,7 +109,7 @@ class FaceSetWriter:
             discard(self._temp)
             raise
         if exc_type is None:
-            commit(self._temp, self.path)
+            commit(self._temp, self.path)  # removes the temporary itself if it fails
         else:
             discard(self._temp)
 
@@ -141,6 +144,7 @@ class FaceSetWriter:
         """
         if self._file is None:
             raise RuntimeError("FaceSetWriter.append() outside its `with` block")
+        signals.check()
         unknown = set(batch) - set(FIELDS)
         if unknown:
             raise ValueError(f"unknown face-set fields {sorted(unknown)}; see docs/faceset.md")
@@ -156,8 +160,12 @@ class FaceSetWriter:
             raise ValueError(f"batch fields {sorted(batch)} differ from {sorted(self._fields)}")
         if n == 0:
             return
-        for name in self._fields:
-            data = self._encode(FIELDS[name], batch[name], n)
+        encoded = {name: self._encode(FIELDS[name], batch[name], n) for name in self._fields}
+        # Flushed so the disk's free space is what HDF5 has used; raw bytes bound the need.
+        self._file.flush()
+        name = self.path if str(self.path) != STDIO else f"stdout (buffered in {self._temp.parent})"
+        ensure_space(self._temp.parent, sum(v.nbytes for v in encoded.values()), name)
+        for name, data in encoded.items():
             dset = self._file[name]
             dset.resize(self._count + n, axis=0)
             dset[self._count : self._count + n] = data

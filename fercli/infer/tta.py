@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 import torch
 import torch.nn.functional as F
 
-from ..errors import InputError
+from ..errors import UsageError
 
 VIEWS = ("flip", "crops")
 SHIFT = 3
@@ -28,7 +28,7 @@ def parse_tta(spec: str | Sequence[str] | None) -> tuple[str, ...]:
     names = [p.strip().lower() for p in parts if p.strip() and p.strip().lower() != "none"]
     unknown = sorted(set(names) - set(VIEWS))
     if unknown:
-        raise InputError(f"unknown TTA view(s) {unknown}; known: {', '.join(VIEWS)} (or none)")
+        raise UsageError(f"--tta: unknown view(s) {unknown}; known: {', '.join(VIEWS)} (or none)")
     return tuple(v for v in VIEWS if v in names)
 
 

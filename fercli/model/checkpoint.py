@@ -9,7 +9,9 @@ progress, for ``--resume``), ``metrics``.
 
 from __future__ import annotations
 
-import os
+import pickle
+import warnings
+import zipfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import ClassMismatchError, FercliError
+from ..errors import ClassMismatchError, FercliError, OutputError
+from ..faceset.atomic import claim, commit, discard, temp_sibling
 from . import create_model
 from .resnet import ModelConfig
 
@@ -89,13 +92,16 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
         "train": checkpoint.train,
         "metrics": checkpoint.metrics,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    claim(path, "checkpoint")
+    temp = temp_sibling(path)
     try:
         torch.save(payload, temp)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    except BaseException as exc:
+        discard(temp)
+        if isinstance(exc, RuntimeError | OSError):  # torch's zip writer on a full disk
+            raise OutputError(f"{path}: could not be written ({_first_line(exc)})") from None
+        raise
+    commit(temp, path)
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
@@ -106,13 +112,36 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     path = resolve_model(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path}: not a loadable checkpoint (not a file torch.save wrote)")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about pickles it then refuses
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt or foreign files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a loadable checkpoint ({first[:200]})") from None
+        if isinstance(exc, pickle.UnpicklingError) and "Weights only" in str(exc):
+            raise CheckpointError(
+                f"{path}: refused: it holds pickled Python objects, and loading those could "
+                "run code (fercli loads weights-only checkpoints, as fer train writes them)"
+            ) from None
+        raise CheckpointError(f"{path}: not a loadable checkpoint ({_first_line(exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a fercli checkpoint")
+    try:
+        return _parse(payload, path)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(
+            f"{path}: a damaged fercli checkpoint ({type(exc).__name__}: {_first_line(exc)})"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _parse(payload: dict[str, Any], path: Path) -> Checkpoint:
+    """The checkpoint a loaded payload describes; raises on missing or ill-typed parts."""
     if payload.get("version", 0) > VERSION:
         raise CheckpointError(
             f"{path}: checkpoint version {payload['version']} is newer than "

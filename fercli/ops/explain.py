@@ -31,7 +31,7 @@ from ..errors import InputError
 from ..explain.cam import DEFAULT_LAYER, Explainer
 from ..explain.overlay import card, grid, heat
 from ..faceset import FaceSet, FaceSetWriter
-from ..faceset.atomic import STDIO, commit, discard, temp_sibling
+from ..faceset.atomic import STDIO, claim, commit, discard, temp_sibling
 from ..infer import LoadedModel, Predictor
 from .align import AlignOptions, run_align
 from .evaluate import entropy
@@ -111,6 +111,7 @@ def run_explain(
     progress = progress or NullProgress()
     if str(output) == STDIO:
         raise InputError("fer explain writes a folder; give -o DIR")
+    claim(output, "folder")
     model = LoadedModel.load(model_path, resolve_device(options.device))
     classes = model.checkpoint.classes
     pre = model.checkpoint.preprocess

@@ -17,9 +17,11 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..core import signals
 from ..core.progress import NullProgress, Progress
 from ..detect import create_detector
 from ..errors import FercliError, InputError
+from ..faceset.atomic import STDIO, commit, discard, temp_sibling
 from ..live.draw import draw
 from ..live.engine import load_engine
 from ..live.pipeline import FaceResult, LiveOptions, LivePipeline
@@ -114,11 +116,15 @@ def run_live(
     pipeline = LivePipeline(engine, create_detector(live.detector), live)
     capture, source_fps = open_source(source)
     writer = None
-    log: IO[str] | None = None
-    if run.jsonl == "-":
-        log = sys.stdout
-    elif run.jsonl:
-        log = open(run.jsonl, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    # The recording and the log are written aside and renamed at the end: on an error they
+    # are removed; on Ctrl-C, SIGTERM or SIGHUP (how a live run is stopped) they are
+    # finished, so the video stays playable.
+    temps = {
+        target: temp_sibling(target, keep_suffix=True)
+        for target in (run.record, run.jsonl)
+        if target is not None and str(target) != STDIO
+    }
+    log: IO[str] | None = sys.stdout if run.jsonl == "-" else None
     heatmap, bars, paused = run.heatmap, run.bars, False
     frames = with_faces = 0
     busy = 0.0
@@ -127,6 +133,8 @@ def run_live(
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
     progress.start(f"live {source}", run.max_frames or total)
     try:
+        if run.jsonl and log is None:
+            log = open(temps[run.jsonl], "w", encoding="utf-8")  # noqa: SIM115 - closed below
         if run.window:
             cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
         frame = None
@@ -156,7 +164,7 @@ def run_live(
                              heatmap=heatmap, fps=fps)  # fmt: skip
                 if run.record is not None:
                     if writer is None:
-                        writer = _writer(run.record, shown.shape, source_fps)
+                        writer = _writer(temps[run.record], shown.shape, source_fps)
                     writer.write(shown)
                 if on_frame is not None:
                     on_frame(frames - 1, shown, faces)
@@ -175,6 +183,11 @@ def run_live(
                 elif key == ord("s"):
                     name = run.snapshot_dir / f"fer-live-{time.strftime('%Y%m%d-%H%M%S')}.png"
                     cv2.imwrite(str(name), shown)
+    except BaseException as exc:
+        finished = isinstance(exc, KeyboardInterrupt)
+        raise
+    else:
+        finished = True
     finally:
         capture.release()
         if writer is not None:
@@ -183,6 +196,15 @@ def run_live(
             log.close()
         if run.window:
             cv2.destroyAllWindows()
+        if finished:
+            signals.handled()  # a signal is how a live run is stopped: keep what it recorded
+        try:
+            for target, temp in temps.items():
+                if finished and (temp.stat().st_size or target == run.jsonl):
+                    commit(temp, target)
+        finally:
+            for temp in temps.values():
+                discard(temp)  # what was not committed (a no-op for what was)
     wall = time.perf_counter() - started
     return {
         "source": source,
@@ -201,7 +223,6 @@ def run_live(
 def _writer(path: Path, shape: tuple[int, ...], fps: float):
     import cv2
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps,
                              (shape[1], shape[0]))  # fmt: skip
     if not writer.isOpened():

@@ -6,6 +6,11 @@ imbalance-aware class weights of each option.
 - ``cb``: class-balanced (Cui et al. 2019): weights ∝ (1 − β) / (1 − βⁿ), n the class count,
   the inverse "effective number of samples".
 - ``focal``: focal loss (Lin et al. 2017), (1 − p)^γ down-weights easy faces.
+- ``logit-adjusted``: logit-adjusted cross-entropy (Menon et al. 2021): τ·log(class prior)
+  is added to the logits while training only, so the network learns logits whose argmax
+  is balanced over classes (τ = 1 is the balanced softmax of Ren et al. 2020). Unlike
+  re-weighting it leaves the gradient scale of each face alone, which keeps the common
+  classes' accuracy while the rare ones (fear, disgust) get predicted.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-LOSSES = ("ce", "weighted", "cb", "focal")
+LOSSES = ("ce", "weighted", "cb", "focal", "logit-adjusted")
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,7 @@ class LossOptions:
     label_smoothing: float = 0.05
     focal_gamma: float = 2.0
     cb_beta: float = 0.999
+    tau: float = 1.0
 
 
 def class_weights(counts: np.ndarray, options: LossOptions) -> torch.Tensor:
@@ -36,6 +42,15 @@ def class_weights(counts: np.ndarray, options: LossOptions) -> torch.Tensor:
     else:
         w = np.ones_like(counts)
     return torch.tensor(w / w.mean(), dtype=torch.float32)
+
+
+def logit_offsets(counts: np.ndarray, options: LossOptions) -> torch.Tensor:
+    """What the loss adds to the logits while training: τ·log(prior) for
+    ``logit-adjusted``, zeros otherwise."""
+    counts = np.maximum(np.asarray(counts, dtype=np.float64), 1.0)
+    if options.name != "logit-adjusted":
+        return torch.zeros(len(counts))
+    return torch.tensor(options.tau * np.log(counts / counts.sum()), dtype=torch.float32)
 
 
 def targets_from(
@@ -56,9 +71,12 @@ def loss_fn(
     weights: torch.Tensor,
     options: LossOptions,
     sample_weights: torch.Tensor | None = None,
+    offsets: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Mean loss over the batch; ``sample_weights`` scale faces individually."""
-    logp = torch.log_softmax(logits.float(), dim=1)
+    """Mean loss over the batch; ``sample_weights`` scale faces individually, ``offsets``
+    (:func:`logit_offsets`) shift the logits inside the loss only."""
+    logits = logits.float() if offsets is None else logits.float() + offsets[None, :]
+    logp = torch.log_softmax(logits, dim=1)
     per_class = -targets * logp * weights[None, :]
     if options.name == "focal":
         per_class = per_class * (1 - logp.exp()) ** options.focal_gamma

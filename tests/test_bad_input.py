@@ -26,7 +26,7 @@ from fercli.faceset import FaceSetWriter
 from fercli.model import ModelConfig, create_model
 from fercli.model.checkpoint import Checkpoint, Preprocess, save_checkpoint
 
-from .conftest import FER2013_CSV, need
+from .conftest import FER2013_CSV, WILD, need
 from .fixtures import faces, save
 
 FER = [sys.executable, "-m", "fercli"]
@@ -469,3 +469,18 @@ def test_a_swallowed_signal_still_stops_the_output(tmp_path, monkeypatch):
         w.append({"images": faces(4, 64), "labels": np.arange(4)})
         signals.pending = signal.SIGTERM  # as if the handler's exception had been lost
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("source", [["--camera", "7"], ["truncated.mp4"]], ids=["camera", "mp4"])
+def test_library_log_lines_stay_off_stderr(tmp_path, models, source):
+    """OpenCV's and FFmpeg's own log lines (a missing camera, a cut-off video) would come
+    before fer's one line; a real process, since the CLI entry point silences them."""
+    clip = need(WILD / "short_hamilton_clip.mp4")
+    (tmp_path / "truncated.mp4").write_bytes(clip.read_bytes()[:100_000])
+    done = subprocess.run(
+        [*FER, "live", *source, "--no-window", "--max-frames", "2"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fer: error: "), done.stderr

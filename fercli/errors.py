@@ -8,6 +8,13 @@ to a user as they are: one line, naming the file and what is wrong with it.
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (a library's can run to many), or its type
+    name when it has none: what goes after the colon in a one-line error."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class FercliError(Exception):
     """Base class: anything the user can fix (bad input, missing file, wrong schema)."""
 

@@ -95,13 +95,12 @@ def handle_errors(func: F) -> F:
 def user_message(exc: BaseException) -> str:
     """One line for the user: the first line of the message, whole; an OSError names the file
     and the reason (``x.h5: Permission denied``), not Python's ``[Errno 13]`` form."""
-    from ..errors import FercliError
+    from ..errors import FercliError, first_line
 
     if isinstance(exc, OSError) and not isinstance(exc, FercliError) and exc.strerror:
         where = exc.filename if exc.filename is not None else ""
         return f"{where}: {exc.strerror}" if where else exc.strerror
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return first_line(exc)
 
 
 MAX_FACE_SIDE = 1024

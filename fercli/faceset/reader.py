@@ -11,15 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FaceSetError, InputError
+from ..errors import FaceSetError, InputError, first_line
 from .schema import CATEGORICAL_ATTR, FIELDS, REQUIRED_FIELDS, SCHEMA_NAME, SCHEMA_VERSION
 
 READ_BYTES = 64 << 20
 """Default amount of image data per streamed chunk."""
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 class FaceSet:
@@ -42,14 +38,14 @@ class FaceSet:
             try:
                 is_hdf5 = h5py.is_hdf5(self.path)
             except OSError as exc:
-                raise InputError(f"{self.path}: unreadable ({_first_line(exc)})") from None
+                raise InputError(f"{self.path}: unreadable ({first_line(exc)})") from None
             if not is_hdf5:
                 raise FaceSetError(f"{self.path}: not a face set (not an HDF5 file)")
             try:
                 handle = h5py.File(self.path, "r")
             except OSError as exc:
                 raise FaceSetError(
-                    f"{self.path}: corrupt or truncated HDF5 file ({_first_line(exc)})"
+                    f"{self.path}: corrupt or truncated HDF5 file ({first_line(exc)})"
                 ) from None
         self._file = handle
         try:
@@ -153,7 +149,7 @@ class FaceSet:
                 return np.asarray(dset.asstr()[start:stop], dtype=object)
             raw = dset[start:stop]
         except OSError as exc:
-            raise FaceSetError(f"{self.path}: cannot read '{name}' ({_first_line(exc)})") from None
+            raise FaceSetError(f"{self.path}: cannot read '{name}' ({first_line(exc)})") from None
         if field.kind == "categorical":
             cats = np.asarray([*self.categories(name), ""], dtype=object)
             return cats[np.where((raw >= 0) & (raw < len(cats) - 1), raw, len(cats) - 1)]

@@ -163,8 +163,10 @@ class FaceSetWriter:
         encoded = {name: self._encode(FIELDS[name], batch[name], n) for name in self._fields}
         # Flushed so the disk's free space is what HDF5 has used; raw bytes bound the need.
         self._file.flush()
-        name = self.path if str(self.path) != STDIO else f"stdout (buffered in {self._temp.parent})"
-        ensure_space(self._temp.parent, sum(v.nbytes for v in encoded.values()), name)
+        shown = (
+            self.path if str(self.path) != STDIO else f"stdout (buffered in {self._temp.parent})"
+        )
+        ensure_space(self._temp.parent, sum(v.nbytes for v in encoded.values()), shown)
         for name, data in encoded.items():
             dset = self._file[name]
             dset.resize(self._count + n, axis=0)

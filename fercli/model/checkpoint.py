@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import ClassMismatchError, FercliError, OutputError
+from ..errors import ClassMismatchError, FercliError, OutputError, first_line
 from ..faceset.atomic import claim, commit, discard, temp_sibling
 from . import create_model
 from .resnet import ModelConfig
@@ -99,7 +99,7 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
     except BaseException as exc:
         discard(temp)
         if isinstance(exc, RuntimeError | OSError):  # torch's zip writer on a full disk
-            raise OutputError(f"{path}: could not be written ({_first_line(exc)})") from None
+            raise OutputError(f"{path}: could not be written ({first_line(exc)})") from None
         raise
     commit(temp, path)
 
@@ -124,20 +124,15 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
                 f"{path}: refused: it holds pickled Python objects, and loading those could "
                 "run code (fercli loads weights-only checkpoints, as fer train writes them)"
             ) from None
-        raise CheckpointError(f"{path}: not a loadable checkpoint ({_first_line(exc)})") from None
+        raise CheckpointError(f"{path}: not a loadable checkpoint ({first_line(exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a fercli checkpoint")
     try:
         return _parse(payload, path)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CheckpointError(
-            f"{path}: a damaged fercli checkpoint ({type(exc).__name__}: {_first_line(exc)})"
+            f"{path}: a damaged fercli checkpoint ({type(exc).__name__}: {first_line(exc)})"
         ) from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _parse(payload: dict[str, Any], path: Path) -> Checkpoint:

@@ -2,8 +2,8 @@
 exact resume, early stopping on validation macro-F1, per-epoch metrics to JSONL.
 
 Speed on CPU: bfloat16 autocast where the CPU has native bf16 (AVX512-BF16 / AMX) and
-channels-last tensors; measured together at 2.7x fp32 NCHW on a 2-core AMD EPYC with
-avx512_bf16 (``benchmarks/train_throughput.py``).
+channels-last tensors; measured together at 2.00x fp32 NCHW end to end on a 2-core AMD
+EPYC with avx512_bf16 (``benchmarks/train_throughput.py``).
 
 Determinism: every epoch draws its order and augmentation from a generator seeded by
 (seed, epoch), and the global RNG state (dropout, mixup) is saved with each epoch's state,

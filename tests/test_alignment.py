@@ -7,8 +7,9 @@ import pytest
 
 from fercli.core.alignment import POINT_WEIGHTS, apply, similarity, template, warp
 from fercli.core.taxonomy import CLASSES
+from fercli.detect import Detections
 from fercli.faceset import FaceSetWriter, open_faceset
-from fercli.ops.align import AlignOptions, run_align
+from fercli.ops.align import AlignOptions, _central_face, run_align
 from fercli.testing.synth import make_faces
 
 
@@ -82,3 +83,16 @@ def test_warp_shapes():
     images = np.zeros((3, 20, 30, 1), np.uint8)
     m = np.tile(np.array([[1, 0, 0], [0, 1, 0]], np.float32), (3, 1, 1))
     assert warp(images, m, 16).shape == (3, 16, 16, 1)
+
+
+def test_a_crop_takes_its_own_central_face_not_a_neighbour():
+    def dets(*boxes):
+        boxes = np.array(boxes, np.float32)
+        return Detections(boxes, np.zeros((len(boxes), 5, 2), np.float32),
+                          np.linspace(0.9, 0.5, len(boxes), dtype=np.float32))  # fmt: skip
+
+    # best-scoring first: a small face in a corner, then the crop's own face
+    assert _central_face(dets([0, 0, 40, 40], [20, 25, 140, 150]), 160, 160) == 1
+    assert _central_face(dets([60, 60, 90, 90]), 160, 160) is None  # too small to be it
+    assert _central_face(dets([100, 0, 160, 160]), 160, 160) is None  # off centre
+    assert _central_face(Detections.empty(), 160, 160) is None

@@ -13,6 +13,7 @@ import pytest
 
 from fercli.core.alignment import POINT_WEIGHTS, apply, similarity, template
 from fercli.core.images import decode_image, to_color
+from fercli.core.taxonomy import CLASSES
 from fercli.detect import DetectorOptions, create_detector
 from fercli.faceset import concat, open_faceset
 from fercli.ops.detect import DetectOptions, run_detect
@@ -173,3 +174,41 @@ def test_max_side_finds_the_same_faces_at_full_resolution_geometry(models, wild)
     # scale-equivariant (its box edges move ~6% of the face between these scales)
     assert np.abs(small.boxes - full.boxes).max() < 0.1 * face
     assert np.abs(small.landmarks - full.landmarks).max() < 0.1 * face
+
+
+def test_a_labelled_folder_keeps_its_labels_through_align_and_eval(cli, models, wild, tmp_path):
+    """Class folders label their faces (the importers' rule); neutral and other folders
+    leave them unlabelled; fer detect on the labelled set keeps the labels too."""
+    root = tmp_path / "by_class"
+    layout = {
+        "happy": ["biden.jpg", "obama-720p.jpg"],
+        "03-sadness": ["johnsnow_test1.jpg"],
+        "neutral": ["two_people.jpg"],
+    }
+    for folder, names in layout.items():
+        (root / folder).mkdir(parents=True)
+        for name in names:
+            (root / folder / name).write_bytes((wild / name).read_bytes())
+    (root / "kit_with_rose.jpg").write_bytes((wild / "kit_with_rose.jpg").read_bytes())
+    aligned = tmp_path / "aligned.h5"
+    result = cli("align", root, "-o", aligned, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["labelled"] == 3
+    with open_faceset(aligned) as fs:
+        by_source = dict(zip(fs.read("source"), fs.read("labels"), strict=True))
+    name_of = {Path(s).name: CLASSES[v] if v >= 0 else None for s, v in by_source.items()}
+    assert name_of["biden.jpg"] == name_of["obama-720p.jpg"] == "happy"
+    assert name_of["johnsnow_test1.jpg"] == "sad"
+    assert name_of["two_people.jpg"] is None and name_of["kit_with_rose.jpg"] is None
+    # the set is RGB, the bundled model gray: eval converts (BT.601) and says so
+    result = cli("eval", "default", aligned, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["data"]["faces"] == 3
+    assert any("converted to gray" in w for w in report["models"][0]["warnings"])
+    redetected = tmp_path / "again.h5"
+    run_detect([aligned], redetected, DetectOptions(detector=DetectorOptions(score_threshold=0.5)))
+    with open_faceset(redetected) as fs:
+        assert sorted(fs.read("labels")[fs.read("labels") >= 0]) == sorted(
+            v for v in by_source.values() if v >= 0
+        )

@@ -38,7 +38,8 @@ def align_command(
     fallback: str = typer.Option(
         "resize",
         "--fallback",
-        help="Faces without landmarks: resize (whole crop), detect (then resize if none), skip.",
+        help="Faces without landmarks: resize (whole crop), detect (on the crop; resize if "
+        "none is found), skip.",
     ),
     backend: str = opt.BACKEND,
     score: float = opt.SCORE,
@@ -53,8 +54,10 @@ def align_command(
 
     A least-squares similarity (rotation, scale, translation; Umeyama, eyes weighted double)
     maps the 5 landmarks onto the template: InsightFace's ArcFace template zoomed to 0.85 so
-    brows and chin stay in frame. Faces without landmarks (FER-2013's 48x48 crops) follow
-    `--fallback`. The summary reports how far the eyes land from the template.
+    brows and chin stay in frame. Faces without landmarks (FER-2013's, RAF-DB's crops)
+    follow `--fallback`; `detect` finds the face on the crop itself (at a score of at most
+    0.5, since the crop holds a face). Labels pass through, as in `fer detect`. The summary
+    reports how far the eyes land from the template.
     """
     from ..faceset.atomic import check_outputs
     from ..ops.align import AlignOptions, run_align
@@ -82,7 +85,10 @@ def align_command(
 
 def show(report: dict[str, Any]) -> None:
     methods = ", ".join(f"{n} {m}" for m, n in report["by_method"].items())
-    console.print(f"{report['faces']} faces aligned ({methods}), {report['seconds']} s")
+    console.print(
+        f"{report['faces']} faces aligned ({methods}), {report['labelled']} labelled, "
+        f"{report['seconds']} s"
+    )
     if report["eye_error_px"]:
         e, t = report["eye_error_px"], report["eye_tilt_deg"]
         console.print(

@@ -61,7 +61,9 @@ def detect_command(
     Each face is stored as a square RGB crop with context around it (for `fer align`), with
     its box, landmarks (subject's right eye, left eye, nose tip, right and left mouth corner)
     and crop region in source-image pixels. Images without a face, and unreadable files, are
-    reported and recorded in the set's attributes; neither is an error.
+    reported and recorded in the set's attributes; neither is an error. Faces keep the label
+    of their input: a face set's own, or the expression a photo's folder names
+    (photos/happy/x.jpg); other folders leave them unlabelled.
     """
     from ..faceset.atomic import check_outputs
     from ..ops.detect import DetectOptions, run_detect
@@ -85,6 +87,8 @@ def show(report: dict[str, Any]) -> None:
         f"{report['faces']} faces in {report['frames_with_faces']} of {report['frames']} frames "
         f"({report['files']} files), {report['seconds']} s, {report['faces_per_second']} faces/s"
     )
+    if report["labelled_faces"]:
+        console.print(f"labelled: {report['labelled_faces']} faces (from class folders or sets)")
     if report["frames_without_faces"]:
         console.print(f"no face: {report['frames_without_faces']} frames", markup=False)
     for entry in report["unreadable"][:10]:

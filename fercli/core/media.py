@@ -1,6 +1,8 @@
 """Frames from what users point commands at: image files, folders (recursive), videos and
 face sets. Every frame comes out as RGB uint8 (H, W, 3) with a ``source`` naming it
-(``path``, ``path#frame`` for video frames, ``set.h5#row`` for faces of a set)."""
+(``path``, ``path#frame`` for video frames, ``set.h5#row`` for faces of a set) and the label
+it carries: a face set's own label, or, in a folder, the expression its parent folder names
+(the importers' ImageFolder rule), else unlabelled."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import numpy as np
 
 from ..errors import InputError
 from .images import decode_image, is_image_path, to_color
+from .taxonomy import UNKNOWN, class_index
 
 VIDEO_SUFFIXES: Final[frozenset[str]] = frozenset(
     {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
@@ -26,14 +29,26 @@ class Frame:
 
     source: str
     image: np.ndarray
+    label: int = UNKNOWN
 
 
 @dataclass(frozen=True)
 class MediaList:
-    """The files a command will read, plus what it skipped while listing them."""
+    """The files a command will read, plus what it skipped while listing them, and the
+    label of each file that sits in a folder named after one of the six expressions."""
 
     files: list[Path]
     ignored: list[str]
+    labels: dict[Path, int]
+
+
+def folder_label(root: Path, path: Path) -> int:
+    """The label the folder directly above ``path`` (inside ``root``) names, else UNKNOWN;
+    neutral and other folders outside the six leave their faces unlabelled."""
+    if path.parent == root:
+        return UNKNOWN
+    index = class_index(path.parent.name)
+    return UNKNOWN if index is None else index
 
 
 def is_video(path: Path) -> bool:
@@ -51,6 +66,7 @@ def list_media(inputs: Sequence[str | Path]) -> MediaList:
     """
     files: list[Path] = []
     ignored: list[str] = []
+    labels: dict[Path, int] = {}
     for item in inputs:
         path = Path(item)
         if not path.exists():
@@ -61,6 +77,8 @@ def list_media(inputs: Sequence[str | Path]) -> MediaList:
                 usable = is_image_path(p) or is_video(p) or is_faceset(p)
                 if usable:
                     files.append(p)
+                    if (label := folder_label(path, p)) != UNKNOWN:
+                        labels[p] = label
                 elif not p.name.startswith("."):
                     ignored.append(str(p))
             if not found:
@@ -69,7 +87,7 @@ def list_media(inputs: Sequence[str | Path]) -> MediaList:
             files.append(path)
     if not files:
         raise InputError(f"{', '.join(map(str, inputs))}: no images, videos or face sets found")
-    return MediaList(files, ignored)
+    return MediaList(files, ignored, labels)
 
 
 def iter_video(path: Path, every: int = 1) -> Iterator[Frame]:
@@ -98,14 +116,19 @@ def iter_video(path: Path, every: int = 1) -> Iterator[Frame]:
 
 
 def iter_faceset(path: Path) -> Iterator[Frame]:
-    """The faces stored in a face set, as frames (gray ones replicated to RGB)."""
+    """The faces stored in a face set, as frames (gray ones replicated to RGB) with their
+    labels, translated by class name into the six expressions."""
     from ..faceset import open_faceset
 
     with open_faceset(path) as faceset:
+        translate = np.array(
+            [index if (index := class_index(c)) is not None else UNKNOWN for c in faceset.classes]
+            + [UNKNOWN]  # row -1: unlabelled stays unlabelled
+        )
         row = 0
-        for chunk in faceset.iter_chunks(["images"]):
-            for image in chunk["images"]:
-                yield Frame(f"{path}#{row}", to_color(image, "rgb"))
+        for chunk in faceset.iter_chunks(["images", "labels"]):
+            for image, label in zip(chunk["images"], translate[chunk["labels"]], strict=True):
+                yield Frame(f"{path}#{row}", to_color(image, "rgb"), int(label))
                 row += 1
 
 

@@ -4,12 +4,13 @@ Faces with landmarks (from ``fer detect``, CK+ …) are warped by a weighted lea
 similarity (:mod:`fercli.core.alignment`) from their stored crop. Images, folders and videos
 are detected on the fly first. Faces without landmarks (FER-2013's 48×48 crops) take the
 ``fallback``: ``resize`` the whole (already roughly registered) crop, ``detect`` landmarks on
-it (padded and enlarged, since detectors need context) and resize only where none is found,
+it (scaled to ``CROP_SIDE``, in its own colour) and resize only where none is found,
 or ``skip`` them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from collections import Counter
@@ -22,10 +23,10 @@ from typing import Any, Literal
 import numpy as np
 
 from ..core.alignment import POINT_WEIGHTS, TEMPLATE_NAME, apply, similarity, template, warp
-from ..core.images import resize, to_color
+from ..core.images import Color, resize, to_color
 from ..core.media import is_faceset
 from ..core.progress import NullProgress, Progress
-from ..detect import Detector, DetectorOptions, create_detector
+from ..detect import Detections, Detector, DetectorOptions, create_detector
 from ..errors import ClassMismatchError
 from ..faceset import FaceSet, FaceSetWriter
 from ..faceset.atomic import STDIO
@@ -33,8 +34,14 @@ from ..faceset.fields import complete
 from .detect import DetectOptions, run_detect
 from .inputs import open_input
 
-DETECT_SIDE = 160
-"""Side a landmark-less face is enlarged to (after padding) before detecting on it."""
+CROP_SIDE = 160
+"""Longer side a stored face crop is scaled to before detecting on it. On 600 RAF-DB
+crops (100x100), YuNet found the face in 99.2% at 160 px and 99.3% at 240 px at half the
+speed; on 600 FER-2013 crops (64x64) 98.3% at 160 px."""
+
+CROP_SCORE = 0.5
+"""Highest score threshold used on stored face crops. Each crop holds one face, and
+tight crops score low (92.7% of the RAF-DB crops reach 0.9, 99.2% reach 0.5)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ class AlignOptions:
 @dataclass
 class AlignReport:
     faces: int = 0
+    labelled: int = 0
     methods: Counter[str] = field(default_factory=Counter)
     eye_error: list[np.ndarray] = field(default_factory=list)
     eye_angle: list[np.ndarray] = field(default_factory=list)
@@ -73,6 +81,7 @@ class AlignReport:
 
         return {
             "faces": self.faces,
+            "labelled": self.labelled,
             "by_method": dict(self.methods),
             "eye_error_px": stats(err),
             "eye_tilt_deg": stats(ang),
@@ -93,21 +102,48 @@ def _landmarks_in_image(chunk: dict[str, np.ndarray], shape: tuple[int, ...]) ->
     return (lm - crop[:, None, :2]) * scale[:, None, :]
 
 
+def _central_face(det: Detections, height: int, width: int) -> int | None:
+    """Index of the best-scoring detection that can be the crop's own face: its box centre in
+    the middle half of the crop and its shorter side at least a quarter of the crop's."""
+    if not len(det.scores):
+        return None
+    cx = (det.boxes[:, 0] + det.boxes[:, 2]) / 2
+    cy = (det.boxes[:, 1] + det.boxes[:, 3]) / 2
+    side = np.minimum(det.boxes[:, 2] - det.boxes[:, 0], det.boxes[:, 3] - det.boxes[:, 1])
+    ok = (
+        (np.abs(cx - width / 2) <= width / 4)
+        & (np.abs(cy - height / 2) <= height / 4)
+        & (side >= min(height, width) / 4)
+    )
+    hits = np.flatnonzero(ok)  # detections come sorted by score
+    return int(hits[0]) if len(hits) else None
+
+
 def _detect_on_faces(detector: Detector, images: np.ndarray) -> np.ndarray:
-    """Landmarks (n, 5, 2) of the best face in each stored image; NaN where none is found."""
+    """Landmarks (n, 5, 2) of each stored face crop's own face; NaN where none is found.
+
+    The crop is scaled, unpadded and in its own colour, so its longer side is ``CROP_SIDE``.
+    Padding with mirrored copies (the old way) showed the detector half-faces beside the
+    face and found 27% of RAF-DB's crops; constant padding scored lower than none.
+    """
     n, h, w, _ = images.shape
-    pad_y, pad_x = h // 2, w // 2
-    scale = DETECT_SIDE / max(h + 2 * pad_y, w + 2 * pad_x)
+    scale = CROP_SIDE / max(h, w)
+    height, width = round(h * scale), round(w * scale)
     out = np.full((n, 5, 2), np.nan)
     for i, image in enumerate(images):
-        padded = np.pad(
-            to_color(image, "rgb"), ((pad_y, pad_y), (pad_x, pad_x), (0, 0)), mode="reflect"
-        )
-        big = resize(padded, round(padded.shape[0] * scale), round(padded.shape[1] * scale))
-        det = detector.detect(big)
-        if len(det.scores):
-            out[i] = det.landmarks[0] / scale - (pad_x, pad_y)
+        det = detector.detect(resize(to_color(image, "rgb"), height, width))
+        pick = _central_face(det, height, width)
+        if pick is not None:
+            out[i] = det.landmarks[pick] / (width / w, height / h)
     return out
+
+
+def crop_detector_options(options: DetectorOptions) -> DetectorOptions:
+    """The detector settings for stored face crops: full resolution (they are small) and a
+    score of at most ``CROP_SCORE``, since each crop is known to hold a face."""
+    return dataclasses.replace(
+        options, score_threshold=min(options.score_threshold, CROP_SCORE), max_side=None
+    )
 
 
 def _eye_quality(matrices: np.ndarray, landmarks: np.ndarray, target: np.ndarray):
@@ -122,8 +158,10 @@ def align_chunk(
     options: AlignOptions,
     report: AlignReport,
     detector: Detector | None,
+    color: Color,
 ) -> dict[str, np.ndarray]:
-    """Align one chunk of a face set; returns the output batch (other fields passed through)."""
+    """Align one chunk of a face set to ``color``; returns the output batch (other fields
+    passed through). Landmarks are detected on the stored colours, before any conversion."""
     images = chunk["images"]
     n = len(images)
     size = options.size
@@ -141,6 +179,7 @@ def align_chunk(
         lm[missing[ok]] = found[ok]
         method[missing[ok]] = "detected"
         have[missing[ok]] = True
+    images = np.stack([to_color(im, color) for im in images])
     out_images = np.empty((n, size, size, images.shape[3]), np.uint8)
     if have.any():
         matrices = similarity(lm[have], target, POINT_WEIGHTS)
@@ -162,7 +201,7 @@ def align_chunk(
     return batch
 
 
-def _output_color(sets: list[FaceSet], options: AlignOptions) -> str:
+def _output_color(sets: list[FaceSet], options: AlignOptions) -> Color:
     if options.color != "keep":
         return options.color
     return "gray" if all(s.color == "gray" for s in sets) else "rgb"
@@ -201,7 +240,9 @@ def run_align(
                 )
         color = _output_color(sets, options)
         needs_detector = options.detect or options.fallback == "detect"
-        detector = create_detector(options.detector) if needs_detector else None
+        detector = (
+            create_detector(crop_detector_options(options.detector)) if needs_detector else None
+        )
         fields = {f for s in sets for f in s.fields} - {"images", "crop_boxes"}
         attrs = {
             "alignment": {
@@ -224,10 +265,10 @@ def run_align(
         ) as writer:
             for faceset in sets:
                 for chunk in faceset.iter_chunks(chunk_size=1024):
-                    chunk["images"] = np.stack([to_color(im, color) for im in chunk["images"]])
-                    batch = align_chunk(chunk, options, report, detector)
+                    batch = align_chunk(chunk, options, report, detector, color)
                     writer.append(complete(batch, fields, len(batch["images"]), len(classes)))
                     report.faces += len(batch["images"])
+                    report.labelled += int((batch["labels"] >= 0).sum())
                     progress.advance(len(chunk["labels"]))
     report.seconds = time.perf_counter() - started
     return report

@@ -4,7 +4,9 @@ Each face is stored as a square RGB crop (``crop_size``, default 128 px) around 
 ``crop_margin`` of context on each side so that ``fer align`` can rotate it without running
 out of pixels. Boxes, landmarks and the crop's own region (``crop_boxes``) are in
 source-image pixels. Images without a face and unreadable files are recorded in the report
-and in the set's attributes; neither is fatal.
+and in the set's attributes; neither is fatal. Faces keep the label their input carries:
+a face set's own, or the expression named by the folder an image sits in
+(``photos/happy/x.jpg``), so a labelled folder stays labelled through ``fer align``.
 
 Large folders: ``workers`` processes each run their own detector over a share of the files;
 ``shard=(k, n)`` keeps every n-th file starting at the k-th (0-based), so n cluster jobs cover
@@ -24,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from ..core.images import crop_box, resize
-from ..core.media import iter_frames, list_media
+from ..core.media import Frame, iter_frames, list_media
 from ..core.progress import NullProgress, Progress
-from ..core.taxonomy import CLASSES
+from ..core.taxonomy import CLASSES, UNKNOWN
 from ..detect import Detector, DetectorOptions, create_detector
 from ..errors import InputError
 from ..faceset import FaceSetWriter
@@ -51,6 +53,7 @@ class DetectReport:
     files: int = 0
     frames: int = 0
     faces: int = 0
+    labelled: int = 0
     frames_with_faces: int = 0
     no_face: list[str] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
@@ -62,6 +65,7 @@ class DetectReport:
             "files": self.files,
             "frames": self.frames,
             "faces": self.faces,
+            "labelled_faces": self.labelled,
             "frames_with_faces": self.frames_with_faces,
             "frames_without_faces": len(self.no_face),
             "no_face": self.no_face,
@@ -86,6 +90,7 @@ class FrameFaces:
     """Detection result of one frame, ready to append."""
 
     source: str
+    label: int
     crops: np.ndarray
     boxes: np.ndarray
     landmarks: np.ndarray
@@ -93,10 +98,9 @@ class FrameFaces:
     regions: np.ndarray
 
 
-def detect_frame(
-    detector: Detector, source: str, image: np.ndarray, options: DetectOptions
-) -> FrameFaces:
+def detect_frame(detector: Detector, frame: Frame, options: DetectOptions) -> FrameFaces:
     """Detect the faces of one RGB frame and cut their crops."""
+    image = frame.image
     det = detector.detect(image)
     regions = crop_region(det.boxes, options.crop_margin)
     size = options.crop_size
@@ -105,7 +109,9 @@ def detect_frame(
         if (len(regions))
         else np.zeros((0, size, size, 3), np.uint8)
     )
-    return FrameFaces(source, crops, det.boxes, det.landmarks, det.scores, regions)
+    return FrameFaces(
+        frame.source, frame.label, crops, det.boxes, det.landmarks, det.scores, regions
+    )
 
 
 _WORKER: dict[str, Any] = {}
@@ -125,8 +131,7 @@ def _detect_file(path: Path) -> tuple[list[FrameFaces], str | None]:
     detector, options = _WORKER["detector"], _WORKER["options"]
     try:
         return [
-            detect_frame(detector, f.source, f.image, options)
-            for f in iter_frames(path, options.every)
+            detect_frame(detector, frame, options) for frame in iter_frames(path, options.every)
         ], None
     except InputError as exc:
         return [], str(exc).split(": ", 1)[-1]
@@ -201,10 +206,12 @@ def run_detect(
                     continue
                 report.frames_with_faces += 1
                 report.faces += count
+                label = frame.label if frame.label != UNKNOWN else media.labels.get(path, UNKNOWN)
+                report.labelled += count if label != UNKNOWN else 0
                 writer.append(
                     {
                         "images": frame.crops,
-                        "labels": np.full(count, -1, np.int16),
+                        "labels": np.full(count, label, np.int16),
                         "boxes": frame.boxes,
                         "landmarks": frame.landmarks,
                         "scores": frame.scores,

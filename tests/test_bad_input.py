@@ -244,10 +244,10 @@ def test_a_failed_multi_output_run_keeps_none_of_its_outputs(cli, tmp_path, monk
 
 def test_parent_folders_made_for_an_output_go_when_it_fails(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    write_set(tmp_path / "rgb.h5", color="rgb")
+    write_set(tmp_path / "small.h5", size=48)  # the model takes 64x64: refused
     write_model(tmp_path / "m.pt")
     before = snapshot(tmp_path)
-    result = cli("pseudolabel", "m.pt", "rgb.h5", "-o", "new/deeper/p.h5")
+    result = cli("pseudolabel", "m.pt", "small.h5", "-o", "new/deeper/p.h5")
     assert_refused(result.exit_code, result.stderr, before, tmp_path)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from fercli.core.images import to_color
 from fercli.core.metrics import confusion, scores
 from fercli.core.taxonomy import CLASSES
 from fercli.errors import ClassMismatchError, InputError, UsageError
@@ -164,7 +165,7 @@ def test_ensemble_is_the_mean_of_its_members(synth_model, tmp_path):
     assert np.allclose(both, (a + b) / 2, atol=1e-6)
 
 
-def test_data_the_model_does_not_take_is_refused(synth_model, tmp_path):
+def test_data_the_model_does_not_take_is_refused_or_converted(synth_model, tmp_path):
     checkpoint, _ = synth_model
     predictor = Predictor([LoadedModel.load(checkpoint)])
 
@@ -176,8 +177,15 @@ def test_data_the_model_does_not_take_is_refused(synth_model, tmp_path):
 
     with pytest.raises(InputError, match=r"48x48 but model.pt takes 64x64.*fer upscale"):
         predictor.check(write("small.h5", size=48))
-    with pytest.raises(InputError, match=r"rgb but model\.pt takes gray"):
-        predictor.check(write("rgb.h5", color="rgb"))
+    rgb = write("rgb.h5", color="rgb")
+    assert predictor.check(rgb) == [
+        f"{rgb.path}: rgb faces converted to gray (BT.601 luma) for model.pt"
+    ]
+    # converted as the contract says: the same probabilities as on the gray faces
+    images = rgb.read("images")
+    np.testing.assert_allclose(
+        predictor.predict(images), predictor.predict(to_color(images, "gray")), atol=1e-6
+    )
     with pytest.raises(ClassMismatchError, match=r"differ from the model"):
         predictor.check(write("seven.h5", classes=(*CLASSES[:5], "neutral")))
     assert predictor.check(write("fine.h5")) == []

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fercli.core.images import conform, decode_image, resize, to_color
+from fercli.core.images import conform, decode_image, fit_region, resize, to_color
 from fercli.errors import InputError
 
 
@@ -66,3 +66,24 @@ def test_conform_colour_and_size():
     assert to_color(gray, "rgb").shape == (10, 20, 3)
     assert resize(rgb, 5, 10).shape == (5, 10, 3)
     assert conform(rgb, 64, 64, "gray").shape == (64, 64, 1)
+
+
+def test_to_color_converts_a_batch_like_each_image():
+    rng = np.random.default_rng(0)
+    batch = rng.integers(0, 256, (5, 7, 9, 3), dtype=np.uint8)
+    gray = to_color(batch, "gray")
+    assert gray.shape == (5, 7, 9, 1)
+    assert all(np.array_equal(gray[i], to_color(batch[i], "gray")) for i in range(5))
+    assert to_color(gray, "rgb").shape == (5, 7, 9, 3)
+
+
+def test_conform_pads_to_the_aspect_ratio_instead_of_squashing():
+    wide = np.full((40, 80, 1), 255, np.uint8)  # a white 2:1 image
+    square = conform(wide, 64, 64, "gray")[..., 0]
+    # the image keeps its shape: white rows 16..47, black padding above and below
+    assert (square[17:47] == 255).all()
+    assert (square[:15] == 0).all() and (square[49:] == 0).all()
+    np.testing.assert_allclose(fit_region((0, 0, 80, 40), 64, 64), [0, -20, 80, 60])
+    np.testing.assert_allclose(fit_region((10, 0, 30, 60), 30, 20), [0, 0, 40, 60])
+    tall = np.full((90, 30, 3), 255, np.uint8)
+    assert conform(tall, 64, 64, "rgb")[:, :20].max() == 0  # padded left and right

@@ -70,6 +70,46 @@ def test_rafdb_kaggle_layout(tmp_path):
     assert _shape_and_color(tmp_path / "raf.h5") == ((100, 100, 3), "rgb")
 
 
+def test_non_square_photos_are_padded_and_the_padding_recorded(tmp_path):
+    root = tmp_path / "photos"
+    portrait = np.full((120, 60, 3), 200, np.uint8)  # 1:2, like a KDEF portrait
+    save(portrait, root / "happy" / "a.png")
+    save(np.full((50, 50, 3), 90, np.uint8), root / "sad" / "b.png")
+    report = run_import(root, tmp_path / "p.h5", options=ImportOptions(size=(64, 64)))
+    assert report.to_dict()["padded"] == 1
+    with open_faceset(tmp_path / "p.h5") as fs:
+        images, regions = fs.read("images"), fs.read("crop_boxes")
+        labels = list(fs.read("labels"))
+    a = labels.index(CLASSES.index("happy"))
+    # the portrait fills the middle half of the width; black padding on both sides
+    assert images[a, :, :14].max() == 0 and images[a, :, 50:].max() == 0
+    assert abs(int(images[a, :, 18:46].mean()) - 200) <= 1
+    np.testing.assert_allclose(regions[a], [-30, 0, 90, 120])
+    np.testing.assert_allclose(regions[1 - a], [0, 0, 50, 50])
+
+
+def test_val_split_is_stratified_and_reproduces_scikit_learn(tmp_path):
+    from sklearn.model_selection import train_test_split
+
+    root = tmp_path / "folder"
+    per_class = {"happy": 20, "sad": 10, "fear": 6}
+    for name, n in per_class.items():
+        for i, img in enumerate(faces(n, 32, seed=len(name))):
+            save(img, root / name / f"{name}{i:02d}.png")
+    options = ImportOptions(val_split=0.2)
+    report = run_import(root, tmp_path / "v.h5", options=options).to_dict()
+    # 20% of 36 rounds up to 8 (as scikit-learn does), shared out by class
+    assert report["counts"]["val"] == {"happy": 5, "sad": 2, "fear": 1}
+    with open_faceset(tmp_path / "v.h5") as fs:
+        labels, split = fs.read("labels"), fs.read("split")
+    _, val = train_test_split(
+        np.arange(len(labels)), test_size=0.2, stratify=labels, random_state=0
+    )
+    assert sorted(np.flatnonzero(split == "val")) == sorted(val)
+    with pytest.raises(InputError, match=r"--val-split 0.01: "):
+        run_import(root, tmp_path / "w.h5", options=ImportOptions(val_split=0.01))
+
+
 def test_rafdb_official_layout(tmp_path):
     root = tmp_path / "basic"
     imgs = faces(2, 100, "rgb")

@@ -66,6 +66,14 @@ def import_command(
     ck_peak_frames: int = typer.Option(
         3, "--ck-peak-frames", min=1, help="CK+: peak frames per sequence."
     ),
+    val_split: float = typer.Option(
+        0.0,
+        "--val-split",
+        min=0.0,
+        max=0.5,
+        help="Move this fraction of the labelled training faces to a 'val' split, stratified "
+        "by class (seed 0), for datasets without one (RAF-DB's training half).",
+    ),
     workers: int = typer.Option(4, "--workers", "-j", min=1, help="Decoding threads."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
@@ -99,6 +107,7 @@ def import_command(
         ferplus=ferplus,
         ferplus_labels=ferplus_labels,  # type: ignore[arg-type]
         ck_peak_frames=ck_peak_frames,
+        val_split=val_split,
     )
     with RichProgress() as progress:
         report = run_import(
@@ -121,7 +130,9 @@ def show_summary(summary: dict[str, Any]) -> None:
     console.print(counts_table(summary["counts"], CLASSES, title))
     h, w, c = summary["image_shape"]
     console.print(
-        f"faces: {h}x{w}x{c} {summary['color']}, {summary['resized']} resized; "
+        f"faces: {h}x{w}x{c} {summary['color']}, {summary['resized']} resized"
+        + (f" ({summary['padded']} padded to keep their aspect ratio)" if summary["padded"] else "")
+        + "; "
         f"{summary['seconds']} s"
     )
     for name, per_split in summary["dropped"].items():

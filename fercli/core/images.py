@@ -10,6 +10,7 @@ half-grey image; EXIF orientation is applied so phone photos come out upright.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, Literal
 
@@ -120,17 +121,19 @@ def image_header(path: Path) -> tuple[int, int, bool]:
 
 
 def to_color(img: np.ndarray, color: Color) -> np.ndarray:
-    """Convert an (H, W, 1|3) uint8 image to gray (BT.601 luma) or RGB (gray replicated)."""
+    """Convert uint8 images (..., H, W, 1|3), one or a batch, to gray (BT.601 luma) or RGB
+    (gray replicated)."""
     import cv2
 
-    channels = img.shape[2]
+    channels = img.shape[-1]
     if color == "gray":
         if channels == 1:
             return img
-        return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)[..., None]
+        rows = np.ascontiguousarray(img).reshape(-1, img.shape[-2], 3)  # cv2 takes 2-D images
+        return cv2.cvtColor(rows, cv2.COLOR_RGB2GRAY).reshape(*img.shape[:-1], 1)
     if channels == 3:
         return img
-    return np.repeat(img, 3, axis=2)
+    return np.repeat(img, 3, axis=-1)
 
 
 def resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -161,6 +164,29 @@ def crop_box(
     return np.pad(img[iy1:iy2, ix1:ix2], pad, mode="edge" if border == "edge" else "constant")
 
 
+def fit_region(box: Sequence[float] | np.ndarray, height: int, width: int) -> np.ndarray:
+    """The region (x1, y1, x2, y2) centred on ``box`` and grown along one axis to the aspect
+    ratio ``height``:``width``: resized to that size, it shows the box undistorted."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    w, h = x2 - x1, y2 - y1
+    grow_w = max(h * width / height - w, 0.0)
+    grow_h = max(w * height / width - h, 0.0)
+    return np.array([x1 - grow_w / 2, y1 - grow_h / 2, x2 + grow_w / 2, y2 + grow_h / 2])
+
+
+def needs_padding(h: float, w: float, height: int, width: int) -> bool:
+    """Whether an ``h``×``w`` image must be padded by a pixel or more to reach the aspect
+    ratio ``height``:``width``."""
+    region = fit_region((0, 0, w, h), height, width)
+    return bool(region[2] - region[0] - w >= 1 or region[3] - region[1] - h >= 1)
+
+
 def conform(img: np.ndarray, height: int, width: int, color: Color) -> np.ndarray:
-    """Bring one decoded image to the set's geometry: colour first, then size."""
-    return resize(to_color(img, color), height, width)
+    """Bring one decoded image to the set's geometry: colour first, then size. An image of
+    another aspect ratio is padded with black to it first, never squashed: faces squashed
+    into squares scored 8 points lower with the default model (KDEF-style portraits)."""
+    img = to_color(img, color)
+    h, w = img.shape[:2]
+    if needs_padding(h, w, height, width):
+        img = crop_box(img, fit_region((0, 0, w, h), height, width))
+    return resize(img, height, width)

@@ -13,13 +13,22 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from ..core.images import Color, conform, crop_box, decode_image, image_header, is_image_path
+from ..core.images import (
+    Color,
+    conform,
+    crop_box,
+    decode_image,
+    fit_region,
+    image_header,
+    is_image_path,
+    needs_padding,
+)
 from ..core.progress import NullProgress, Progress
 from ..core.taxonomy import CLASSES, DROPPED_CLASSES, UNKNOWN, canonical
 from ..errors import DatasetFormatError, InputError
@@ -58,6 +67,9 @@ class ImportOptions:
         ferplus: FER+ ``fer2013new.csv`` to attach as soft labels (FER-2013 only).
         ferplus_labels: ``"keep"`` FER-2013's hard labels or relabel by FER+ ``"majority"``.
         ck_peak_frames: CK+ frames taken from the end of each labelled sequence.
+        val_split: fraction of the labelled training faces moved to a ``val`` split,
+            stratified by class with a fixed seed (for datasets without a validation split,
+            such as RAF-DB's training half); 0 = none.
     """
 
     size: tuple[int, int] | None = None
@@ -68,6 +80,7 @@ class ImportOptions:
     ferplus: Path | None = None
     ferplus_labels: Literal["keep", "majority"] = "keep"
     ck_peak_frames: int = 3
+    val_split: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,7 @@ class ImportReport:
     blank: list[int] = field(default_factory=list)
     geometry: tuple[int, int, str] | None = None
     resized: int = 0
+    padded: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     _digests: dict[bytes, list[int]] = field(default_factory=lambda: defaultdict(list))
     _labels: list[np.ndarray] = field(default_factory=list)
@@ -173,6 +187,7 @@ class ImportReport:
             "image_shape": [h, w, 1 if color == "gray" else 3],
             "color": color,
             "resized": self.resized,
+            "padded": self.padded,
             "counts": {s: dict(c) for s, c in sorted(self.counts.items())},
             "dropped": {k: dict(v) for k, v in self.dropped.items()},
             "unreadable": [{"file": f, "reason": r} for f, r in self.unreadable],
@@ -226,10 +241,20 @@ def list_images(root: Path, report: ImportReport) -> list[Path]:
     return images
 
 
+class Geometry(NamedTuple):
+    """The stored faces' size and colour, and whether any face is padded to keep its aspect
+    ratio (then each face's region in its source image is recorded as ``crop_boxes``)."""
+
+    height: int
+    width: int
+    color: Color
+    pads: bool
+
+
 def choose_geometry(
     items: list[FileItem], options: ImportOptions, report: ImportReport, progress: Progress
-) -> tuple[int, int, Color, list[FileItem]]:
-    """Decide (height, width, colour) of the set from the files' headers.
+) -> tuple[Geometry, list[FileItem]]:
+    """Decide the set's geometry from the files' headers (and the items' boxes).
 
     Returns the items whose headers could be read; the others are reported unreadable.
     """
@@ -273,13 +298,18 @@ def choose_geometry(
                 else (f"images vary in size ({len(sizes)} sizes)")
             )
             report.notes.append(f"{why}: resized to {height}x{width} (choose with --size)")
-    return height, width, color, good
+    shapes = (
+        (it.box[3] - it.box[1], it.box[2] - it.box[0]) if it.box else info[:2]  # type: ignore[index]
+        for it, info in zip(good, infos, strict=True)
+    )
+    pads = any(needs_padding(h, w, height, width) for h, w in shapes)
+    return Geometry(height, width, color, pads), good
 
 
 def decode_items(
     items: Iterable[FileItem],
     labels: Callable[[FileItem], int],
-    geometry: tuple[int, int, Color],
+    geometry: Geometry,
     options: ImportOptions,
     report: ImportReport,
     progress: Progress | None = None,
@@ -288,34 +318,43 @@ def decode_items(
     """Decode, crop and conform files on worker threads; yield face-set batches.
 
     Unreadable files are reported and skipped, never fatal. Landmarks and boxes are written
-    when the items carry them.
+    when the items carry them; the region each face shows of its file (its box, or the
+    whole image, padded to the set's aspect ratio) when there are boxes or padding.
     """
     progress = progress or NullProgress()
-    height, width, color = geometry
+    height, width, color, pads = geometry
     items = list(items)
     with_boxes = any(it.box is not None for it in items)
     with_landmarks = any(it.landmarks is not None for it in items)
 
-    def load(item: FileItem) -> tuple[np.ndarray, bool] | str:
-        """(conformed face, whether it had to be resized), or the reason it is unreadable."""
+    def load(item: FileItem) -> tuple[np.ndarray, np.ndarray, bool, bool] | str:
+        """(face, its region in the file, whether it was resized, whether padded), or the
+        reason the file is unreadable."""
         try:
             img = decode_image(item.path)
-            if item.box is not None:
-                img = crop_box(img, item.box)
-            return conform(img, height, width, color), img.shape[:2] != (height, width)
+            h, w = img.shape[:2]
+            box = np.array(item.box if item.box is not None else (0, 0, w, h), np.float64)
+            padded = needs_padding(box[3] - box[1], box[2] - box[0], height, width)
+            region = fit_region(box, height, width) if padded else box
+            if item.box is not None or padded:
+                img = crop_box(img, region)
+            resized = img.shape[:2] != (height, width)
+            return conform(img, height, width, color), region, resized, padded
         except InputError as exc:
             return str(exc).split(": ", 1)[-1]
 
     with ThreadPoolExecutor(max(1, options.workers)) as pool:
         for lo in range(0, len(items), chunk):
             part = items[lo : lo + chunk]
-            faces, kept = [], []
+            faces, regions, kept = [], [], []
             for item, result in zip(part, pool.map(load, part), strict=True):
                 if isinstance(result, str):
                     report.unreadable.append((str(item.path), result))
                 else:
                     faces.append(result[0])
-                    report.resized += result[1]
+                    regions.append(result[1])
+                    report.resized += result[2]
+                    report.padded += result[3]
                     kept.append(item)
             progress.advance(len(part))
             if not kept:
@@ -327,11 +366,11 @@ def decode_items(
                 "split": [it.split for it in kept],
             }
             if with_boxes:
-                # the stored image shows exactly the box: it is also the crop region
                 batch["boxes"] = np.asarray(
                     [it.box or (np.nan,) * 4 for it in kept], dtype=np.float32
                 )
-                batch["crop_boxes"] = batch["boxes"]
+            if with_boxes or pads:
+                batch["crop_boxes"] = np.asarray(regions, dtype=np.float32)
             if with_landmarks:
                 nan5 = np.full((5, 2), np.nan)
                 batch["landmarks"] = np.asarray(
@@ -354,6 +393,29 @@ class ImportPlan:
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
+def carve_validation(items: list[FileItem], labels: list[int], fraction: float) -> list[FileItem]:
+    """``items`` with a stratified ``fraction`` of the labelled training ones moved to ``val``.
+
+    The rows are those of scikit-learn's ``train_test_split(rows, test_size=fraction,
+    stratify=labels, random_state=0)`` over the labelled training faces in import order, so
+    a split made by that call on an imported set is reproduced exactly.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if any(it.split == "val" for it in items):
+        raise InputError("--val-split: the dataset has a validation split of its own")
+    label_arr = np.asarray(labels)
+    rows = np.flatnonzero([it.split == "train" for it in items] & (label_arr != UNKNOWN))
+    try:
+        _, val = train_test_split(
+            rows, test_size=fraction, stratify=label_arr[rows], random_state=0
+        )
+    except ValueError as exc:  # too few faces of a class to put one on each side
+        raise InputError(f"--val-split {fraction}: {exc}") from None
+    moved = set(val.tolist())
+    return [replace(it, split="val") if i in moved else it for i, it in enumerate(items)]
+
+
 def plan_from_items(
     items: list[FileItem], options: ImportOptions, report: ImportReport, progress: Progress
 ) -> ImportPlan:
@@ -367,12 +429,12 @@ def plan_from_items(
     if not resolved:
         raise InputError(f"{report.source}: no faces left to import (all were dropped)")
     label_of = {id(item): label for item, label in resolved}
-    height, width, color, good = choose_geometry(
-        [item for item, _ in resolved], options, report, progress
-    )
-    report.geometry = (height, width, color)
+    geometry, good = choose_geometry([item for item, _ in resolved], options, report, progress)
+    if options.val_split:
+        labels = [label_of[id(it)] for it in good]
+        good = carve_validation(good, labels, options.val_split)
+        label_of = {id(it): label for it, label in zip(good, labels, strict=True)}
+    report.geometry = geometry[:3]
     progress.start("importing faces", len(good))
-    batches = decode_items(
-        good, lambda it: label_of[id(it)], (height, width, color), options, report, progress
-    )
-    return ImportPlan(color=color, total=len(good), batches=batches)
+    batches = decode_items(good, lambda it: label_of[id(it)], geometry, options, report, progress)
+    return ImportPlan(color=geometry.color, total=len(good), batches=batches)

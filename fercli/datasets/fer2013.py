@@ -101,6 +101,8 @@ def plan(
     path: Path, options: ImportOptions, report: ImportReport, progress: Progress
 ) -> ImportPlan:
     """Stream FER-2013 rows into face-set batches (48×48 gray unless --size/--color say)."""
+    if options.val_split:
+        raise InputError("--val-split: FER-2013 has a validation split of its own (PublicTest)")
     height, width = options.size or (SIDE, SIDE)
     color = "gray" if options.color == "auto" else options.color
     report.geometry = (height, width, color)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..core.images import conform
+from ..core.images import conform, to_color
 from ..errors import ClassMismatchError, InputError
 from ..faceset import FaceSet
 from ..model.bundled import resolve_model
@@ -41,8 +41,10 @@ class LoadedModel:
         return cls(path.name, checkpoint, checkpoint.build().to(device), device)
 
     def to_input(self, images: np.ndarray) -> torch.Tensor:
-        """uint8 (N, H, W, C) faces → the normalised float batch (N, C, H, W) on the device."""
+        """uint8 (N, H, W, C) faces → the normalised float batch (N, C, H, W) on the device,
+        converted to the model's colour (BT.601 luma, or gray replicated) if need be."""
         pre = self.checkpoint.preprocess
+        images = to_color(images, pre.color)  # type: ignore[arg-type]
         x = torch.from_numpy(np.ascontiguousarray(images)).to(self.device)
         x = x.permute(0, 3, 1, 2).float().div_(255)
         mean = torch.tensor(pre.mean, device=self.device)[None, :, None, None]
@@ -99,9 +101,10 @@ class Predictor:
         return self.models[0].checkpoint.preprocess.color
 
     def check(self, faceset: FaceSet, where: str | None = None) -> list[str]:
-        """Refuse a set whose classes, face size or colour the model does not take; return
-        a warning for a softer mismatch (alignment). ``where`` names the set in messages
-        (default its path; a caller that built it in a temp folder names the user's inputs)."""
+        """Refuse a set whose classes or face size the model does not take; return notes for
+        what is converted (colour) or softer mismatches (alignment). ``where`` names the set
+        in messages (default its path; a caller that built it in a temp folder names the
+        user's inputs)."""
         where = where or str(faceset.path)
         self.models[0].checkpoint.check_classes(faceset.classes, where)
         h, w, _ = faceset.image_shape
@@ -110,18 +113,19 @@ class Predictor:
                 f"{where}: faces are {h}x{w} but {self.name} takes {self.size}x{self.size}; "
                 f"bring them to size first (fer upscale ... --size {self.size}, or fer align)"
             )
+        notes = []
         if faceset.color != self.color:
-            raise InputError(
-                f"{where}: faces are {faceset.color} but {self.name} takes {self.color} faces; "
-                f"convert them first (fer align ... --color {self.color})"
+            how = "BT.601 luma" if self.color == "gray" else "gray replicated"
+            notes.append(
+                f"{where}: {faceset.color} faces converted to {self.color} ({how}) for {self.name}"
             )
         # A model trained on aligned faces loses accuracy on unaligned ones. The reverse is
         # the normal route for dataset-crop models (FER-2013's, the bundled one): photos
         # are detected and aligned onto a template framed like those crops.
         trained = self.models[0].checkpoint.preprocess.alignment
         if trained and not faceset.attrs.get("alignment"):
-            return [f"{self.name} was trained on aligned faces; {where} is not aligned"]
-        return []
+            notes.append(f"{self.name} was trained on aligned faces; {where} is not aligned")
+        return notes
 
     def conform(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Arbitrary face crops (any size, gray/RGB) → the model's (N, S, S, C) uint8."""

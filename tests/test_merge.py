@@ -127,6 +127,42 @@ def test_relevance_ranks_the_closer_domain_first(cli, tmp_path):
             assert memory[members].sum() == max(1, round(members.sum() * 0.2))
 
 
+def test_only_training_faces_are_ranked_dropped_and_staged(cli, tmp_path):
+    """Validation faces far from the target stay (stage -1); the target's own validation
+    faces do not shape the target: a target whose val split is another domain entirely
+    ranks the sources exactly as its train split alone does."""
+    near, far = make_faces(150, 32, seed=11), make_faces(150, 32, seed=12)
+    target_faces = make_faces(200, 32, seed=10).images
+    halves = np.array(["train"] * 75 + ["val"] * 75, object)
+    a = write(tmp_path / "near.h5", near.images, near.labels, list(halves))
+    b = write(tmp_path / "far.h5", _shifted(far.images, 0), far.labels, list(halves))
+    unlabelled = np.full(200, -1, np.int16)
+    target = write(tmp_path / "t.h5", target_faces, unlabelled, ["train"] * 200)
+    polluted = write(
+        tmp_path / "tp.h5",
+        np.concatenate([target_faces, _shifted(far.images, 1)]),
+        np.full(350, -1, np.int16),
+        ["train"] * 200 + ["val"] * 150,
+    )
+    runs = {}
+    for name, t in (("plain", target), ("polluted", polluted)):
+        out = tmp_path / f"{name}.h5"
+        result = cli("merge", a, b, "--target", t, "-o", out, "--threshold", "0.05", "--json")
+        assert result.exit_code == 0, result.output
+        runs[name] = json.loads(result.stdout)["target"]
+        with open_faceset(out) as m:
+            split, stage, domain = m.read("split"), m.read("stage"), m.read("domain")
+            relevance = m.read("relevance")
+        assert (split == "val").sum() == 150  # every validation face is still there
+        assert (stage[split == "val"] == -1).all()
+        assert runs[name]["dropped_below_threshold"] > 30  # far training faces do go
+        assert (domain[split == "train"] == "far").sum() < 75
+    assert runs["plain"]["target_faces"] == runs["polluted"]["target_faces"] == 200
+    assert runs["plain"]["ranked_faces"] == 300 - 150
+    assert runs["plain"]["stage_sizes"] == runs["polluted"]["stage_sizes"]
+    assert relevance.min() >= 0
+
+
 def test_memory_picks_the_densest_faces():
     rng = np.random.default_rng(0)
     core = rng.normal(0, 0.1, (20, 2))  # a tight cluster: the stage's representatives
@@ -156,6 +192,8 @@ def test_curriculum_pool_per_epoch(tmp_path):
         assert len(pool) - len(set(pool.tolist())) == replayed  # memory drawn twice
         order = trainer._order(torch.Generator().manual_seed(0)).numpy()
         assert len(order) == len(trainer.train) and set(order) <= set(pool)
+    trainer.epoch = 2
+    assert trainer.train_epoch()["pool_faces"] == 40  # stages 0 and 1, reported per epoch
 
 
 def test_certainty_weights_and_the_entropy_term():

@@ -97,7 +97,8 @@ def show(summary: dict[str, Any]) -> None:
     if "target" in summary:
         t = summary["target"]
         console.print(
-            f"target {t['curriculum']['target']} ({t['target_faces']} faces, {t['embedding']}): "
+            f"target {t['curriculum']['target']} ({t['target_faces']} training faces, "
+            f"{t['embedding']}): of {t['ranked_faces']} training faces, "
             f"{t['dropped_below_threshold']} dropped under the threshold; stages "
             f"{t['stage_sizes']} (mean relevance {t['mean_relevance_per_stage']}); "
             f"memory {t['memory_faces']} faces"

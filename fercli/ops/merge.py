@@ -143,11 +143,9 @@ def run_merge(
         extra: dict[str, list[np.ndarray]] = {}
         report_target = None
         if options.target is not None:
-            extra, report_target = _curriculum(
-                options, keep, labels, embeddings, embed, color, progress
+            extra, report_target, keep = _curriculum(
+                options, keep, labels, splits, embeddings, embed, color, progress
             )
-            keep = [k & (r >= options.curriculum.threshold) for k, r in
-                    zip(keep, extra["relevance"], strict=True)]  # fmt: skip
         # --- pass 2: write ---------------------------------------------------------------
         fields = {f for s in sets for f in s.fields} | {"domain", *extra}
         attrs: dict[str, Any] = {
@@ -220,13 +218,32 @@ def _caps(keep, labels, domains, options: MergeOptions) -> list[np.ndarray]:
     return np.split(flat_keep, np.cumsum([len(k) for k in keep])[:-1])
 
 
-def _curriculum(options, keep, labels, embeddings, embed, color, progress):
-    """relevance / stage / memory per input (arrays aligned with each input's rows)."""
+def _training(split: np.ndarray) -> np.ndarray:
+    """Rows in the training pool: the train split, or every row of a set without splits."""
+    return (split == "train") | (split == "")
+
+
+def _curriculum(options, keep, labels, splits, embeddings, embed, color, progress):
+    """relevance / stage / memory per input (arrays aligned with each input's rows), the
+    report, and ``keep`` less the training faces under the threshold.
+
+    Only training faces are ranked, dropped and staged: validation and test faces stay as
+    they are (stage -1), so a model is still selected and tested on the whole of them. The
+    target is described by its own training faces only, for the same reason.
+    """
     c = options.curriculum
     with open_input(options.target, progress) as target:
-        chunks = [embed(_harmonise(ch["images"], color)) for ch in target.iter_chunks(["images"])]
-        target_n = len(target)
+        has_split = "split" in target.fields
+        chunks = []
+        for ch in target.iter_chunks(["images", "split"] if has_split else ["images"]):
+            mask = _training(np.asarray(ch["split"], object)) if has_split else slice(None)
+            chunks.append(embed(_harmonise(ch["images"][mask], color)))
     target_emb = np.concatenate(chunks)
+    target_n = len(target_emb)
+    if target_n <= c.k:
+        raise InputError(
+            f"{options.target}: {target_n} training faces; the target needs more than {c.k}"
+        )
     if options.model is None:  # model-free: project onto the target's principal components
         project = cur.pca_projection(target_emb)
         target_emb = project(target_emb)
@@ -234,10 +251,11 @@ def _curriculum(options, keep, labels, embeddings, embed, color, progress):
     sizes = [len(e) for e in embeddings]
     flat = np.concatenate(embeddings)
     flat_keep = np.concatenate(keep)
+    pool = flat_keep & _training(np.concatenate(splits).astype(object))
     progress.start("relevance to the target", None)
     scores = np.full(len(flat), np.nan, np.float32)
     scores[flat_keep] = cur.relevance(flat[flat_keep], target_emb, c.k)
-    kept = flat_keep & (scores >= c.threshold)
+    kept = pool & (scores >= c.threshold)
     stage = np.full(len(flat), -1, np.int16)
     stage[kept] = cur.stages_by_relevance(scores[kept], c.stages)
     memory = np.zeros(len(flat), np.uint8)
@@ -257,9 +275,11 @@ def _curriculum(options, keep, labels, embeddings, embed, color, progress):
         "threshold": c.threshold,
         "target": str(options.target),
     }
+    below = pool & (scores < c.threshold)
     report = {
         "target_faces": target_n,
-        "dropped_below_threshold": int((flat_keep & (scores < c.threshold)).sum()),
+        "ranked_faces": int(pool.sum()),
+        "dropped_below_threshold": int(below.sum()),
         "stage_sizes": np.bincount(stage[kept], minlength=c.stages).tolist(),
         "memory_faces": int(memory.sum()),
         "mean_relevance_per_stage": [
@@ -268,4 +288,4 @@ def _curriculum(options, keep, labels, embeddings, embed, color, progress):
         "curriculum": curriculum,
         "options": asdict(c),
     }
-    return extra, report
+    return extra, report, np.split(flat_keep & ~below, split)

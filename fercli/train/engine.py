@@ -341,12 +341,16 @@ class Trainer:
             seen += len(idx)
             self.progress.advance()
         seconds = time.perf_counter() - started
-        return {
+        record: dict[str, float] = {
             "train_loss": total / max(seen, 1),
             "images_per_s": seen * self.world / seconds,  # every rank did its share
             "lr": self.opt.param_groups[0]["lr"],
             "train_seconds": seconds,
         }
+        pool = self._pool()
+        if pool is not None:  # a curriculum: how many distinct faces this epoch drew from
+            record["pool_faces"] = len(torch.unique(pool))
+        return record
 
     @torch.no_grad()
     def validate(self) -> dict[str, Any]:

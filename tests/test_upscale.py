@@ -171,6 +171,28 @@ def test_evaluate_fits_on_train_and_scores_held_out(tmp_path, face_family, cli):
     assert bad.exit_code == 1 and "train split" in bad.stderr
 
 
+def test_evaluate_puts_another_face_space_beside_the_own(tmp_path, face_family):
+    """--reference: the basis of another source, scored on the same held-out faces; a
+    source unlike the evaluated faces reconstructs them worse than their own basis."""
+    train, test = face_family
+    _faceset(tmp_path / "s.h5", np.concatenate([train[:400], test[:40]]),
+             ["train"] * 400 + ["val"] * 40)  # fmt: skip
+    rng = np.random.default_rng(0)
+    _faceset(tmp_path / "other.h5", rng.integers(0, 256, (400, 48, 48, 1), dtype=np.uint8))
+    own = evaluate(tmp_path / "s.h5", ["eigen"], 0.75, 30, UpscaleOptions(reg=1e-2))
+    other = evaluate(
+        tmp_path / "s.h5", ["eigen"], 0.75, 30,
+        UpscaleOptions(reg=1e-2, reference=tmp_path / "other.h5"),
+    )  # fmt: skip
+    assert other["basis"]["fitted_on"] == str(tmp_path / "other.h5")
+    assert own["basis"]["fitted_on"].endswith("(train split)")
+    assert other["results"][0]["psnr_db"] < own["results"][0]["psnr_db"] - 1
+    _faceset(tmp_path / "big.h5", make_faces(50, 64, seed=3).images)
+    with pytest.raises(InputError, match="reference faces are"):
+        evaluate(tmp_path / "s.h5", ["eigen"], 0.75, 30,
+                 UpscaleOptions(reference=tmp_path / "big.h5"))  # fmt: skip
+
+
 def test_rgb_image_folder_in_any_size_out(tmp_path):
     from .fixtures import save
 

@@ -77,7 +77,8 @@ def upscale_command(
     with the low-res input through the known down-sampling operator. `zssr` trains a small
     CNN per image on the image itself, a whole batch at once. All other fields of the set
     pass through. `--evaluate` compares the methods on a round trip of held-out faces (val
-    split; the eigen basis is fitted on the train split).
+    split; the eigen basis is fitted on the train split, or is --basis / --reference: another
+    source's face space at the same size).
     """
     from ..core.device import resolve_device
     from ..faceset.atomic import check_outputs
@@ -141,7 +142,8 @@ def show_evaluation(summary: dict[str, Any]) -> None:
     if summary["basis"]:
         b = summary["basis"]
         console.print(
-            f"eigen basis: {b['components']} components from {b['reference_faces']} train faces"
+            f"eigen basis: {b['components']} components from {b['reference_faces']} faces "
+            f"of {b['fitted_on']}"
         )
 
 

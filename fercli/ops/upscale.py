@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +195,9 @@ def evaluate(
 
     Held-out faces: the set's ``val`` split (else ``test``), first ``limit`` of them. They are
     shrunk by ``factor`` and upscaled back to their own size; the eigen basis is fitted on the
-    ``train`` split at that size (never on the evaluated faces).
+    ``train`` split at that size (never on the evaluated faces), or is the one
+    ``options.basis`` / ``options.reference`` names (another source's face space, at the
+    evaluated faces' size).
     """
     options = options or UpscaleOptions()
     progress = progress or NullProgress()
@@ -211,8 +213,12 @@ def evaluate(
             [c["images"][c["split"] == held_out] for c in faceset.iter_chunks(["images", "split"])]
         )[:limit]
         size = faceset.image_shape[:2]
-        basis = None
-        if "eigen" in methods:
+        basis, fitted_on = None, None
+        if "eigen" in methods and (options.basis or options.reference):
+            fitted_on = str(options.basis or options.reference)
+            basis = load_basis(replace(options, size=size, save_basis=None), progress)
+        elif "eigen" in methods:
+            fitted_on = f"{source} (train split)"
             progress.start("fitting the eigen basis on train", None)
             basis = _basis_from(faceset, "train", options.components)
     lr_shape = (max(2, round(size[0] * factor)), max(2, round(size[1] * factor)))
@@ -243,6 +249,6 @@ def evaluate(
         "size": list(size),
         "low_res": list(lr_shape),
         "factor": factor,
-        "basis": basis.describe() if basis else None,
+        "basis": basis.describe() | {"fitted_on": fitted_on} if basis else None,
         "results": rows,
     }

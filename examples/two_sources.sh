@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Build the two-source training set of fer's default model from the two downloads, with
+# fer's own commands only: FER-2013 (48x48, upscaled to 64x64) and RAF-DB's training half
+# (aligned onto fer's template, gray), each with a validation split, merged into one set.
+#
+#   examples/two_sources.sh FER2013_DIR RAFDB_DIR OUT_DIR
+#
+# FER2013_DIR holds fer2013.csv.gz (+ fer2013new.csv, the FER+ votes); RAFDB_DIR is RAF-DB
+# as downloaded (Kaggle layout DATASET/, or the official basic/ folder; one half is enough).
+# Writes OUT_DIR/fer64.h5, raf64.h5 and joint.h5 (train with: fer train OUT_DIR/joint.h5),
+# keeping the steps before them (fer48.h5, raf100.h5: RAF-DB in colour at its own size).
+# With MSDA=1 it also writes msda.h5: the sources ranked and staged towards RAF-DB (fer merge
+# --target), for fer train's curriculum. Both datasets are for non-commercial research only.
+set -euo pipefail
+if [ $# -ne 3 ]; then
+    echo "usage: $0 FER2013_DIR RAFDB_DIR OUT_DIR" >&2
+    exit 2
+fi
+fer_dir=$1 raf_dir=$2 out=$3
+FER=${FER:-fer}
+mkdir -p "$out"
+
+# FER-2013: its own splits (Training / PublicTest = val / PrivateTest = test), FER+ votes
+# attached as soft labels; 48 -> 64 px so both sources share the model's input size.
+ferplus=()
+[ -f "$fer_dir/fer2013new.csv" ] && ferplus=(--ferplus "$fer_dir/fer2013new.csv")
+"$FER" import "$fer_dir/fer2013.csv.gz" "${ferplus[@]}" -o "$out/fer48.h5"
+"$FER" upscale "$out/fer48.h5" --method lanczos -o "$out/fer64.h5"
+
+# RAF-DB: 100x100 RGB crops; 15% of its training half becomes a stratified val split
+# (seed 0), then every face is detected on its crop and aligned onto the template, in gray.
+"$FER" import "$raf_dir" --val-split 0.15 -o "$out/raf100.h5"
+"$FER" align "$out/raf100.h5" --fallback detect --color gray -o "$out/raf64.h5"
+
+# One set: a domain per source, pixel-identical faces removed, leakage reported.
+"$FER" merge "$out/fer64.h5" "$out/raf64.h5" -o "$out/joint.h5"
+if [ "${MSDA:-0}" = 1 ]; then
+    "$FER" merge "$out/fer64.h5" "$out/raf64.h5" --target "$out/raf64.h5" -o "$out/msda.h5"
+fi

@@ -83,6 +83,13 @@ def test_caps_per_domain_and_class(cli, tmp_path):
     assert counts == {c: 7 for c in CLASSES}
     result = cli("merge", a, "-o", tmp_path / "n.h5", "--max-per-domain", "50", "--json")
     assert json.loads(result.stdout)["faces"] == 50
+    # validation faces are never capped
+    split = ["val"] * 30 + ["train"] * 90
+    b = write(tmp_path / "b.h5", faces.images, faces.labels, split)
+    result = cli("merge", b, "-o", tmp_path / "v.h5", "--max-per-domain", "50", "--json")
+    assert json.loads(result.stdout)["faces"] == 80
+    with open_faceset(tmp_path / "v.h5") as m:
+        assert (m.read("split") == "val").sum() == 30
 
 
 def _shifted(images: np.ndarray, seed: int) -> np.ndarray:

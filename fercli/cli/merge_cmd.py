@@ -24,10 +24,16 @@ def merge_command(
         True, "--dedupe/--keep-duplicates", help="Remove pixel-identical faces."
     ),
     max_per_domain: int | None = typer.Option(
-        None, "--max-per-domain", min=1, help="Keep at most N faces per domain (random)."
+        None,
+        "--max-per-domain",
+        min=1,
+        help="Keep at most N training faces per domain (random; val/test are kept).",
     ),
     max_per_class: int | None = typer.Option(
-        None, "--max-per-class", min=1, help="Class balancing: at most N per class per domain."
+        None,
+        "--max-per-class",
+        min=1,
+        help="Class balancing: at most N training faces per class per domain.",
     ),
     target: str | None = typer.Option(
         None, "--target", help="Target domain face set: rank, filter and stage the sources."

@@ -139,7 +139,7 @@ def run_merge(
             keep, duplicates = plan(hashes, splits, labels, names)
         else:
             keep, duplicates = [np.ones(len(h), bool) for h in hashes], None
-        keep = _caps(keep, labels, domains, options)
+        keep = _caps(keep, labels, domains, splits, options)
         extra: dict[str, list[np.ndarray]] = {}
         report_target = None
         if options.target is not None:
@@ -196,23 +196,24 @@ def run_merge(
     return summary
 
 
-def _caps(keep, labels, domains, options: MergeOptions) -> list[np.ndarray]:
-    """Random per-domain and per-(domain, class) caps, applied to the kept faces."""
+def _caps(keep, labels, domains, splits, options: MergeOptions) -> list[np.ndarray]:
+    """Random per-domain and per-(domain, class) caps on the kept training faces; validation
+    and test faces are never capped (a model is selected and tested on all of them)."""
     if options.max_per_domain is None and options.max_per_class is None:
         return keep
     rng = np.random.default_rng(options.seed)
-    keep = [k.copy() for k in keep]
     flat_keep = np.concatenate(keep)
+    pool = flat_keep & _training(np.concatenate(splits).astype(object))
     flat_dom = np.concatenate(domains)
     flat_lab = np.concatenate(labels)
     for d in np.unique(flat_dom):
         if options.max_per_class is not None:
             for c in np.unique(flat_lab[flat_dom == d]):
-                members = np.flatnonzero(flat_keep & (flat_dom == d) & (flat_lab == c))
+                members = np.flatnonzero(pool & (flat_dom == d) & (flat_lab == c))
                 if len(members) > options.max_per_class:
                     drop = rng.permutation(members)[options.max_per_class :]
-                    flat_keep[drop] = False
-        members = np.flatnonzero(flat_keep & (flat_dom == d))
+                    flat_keep[drop] = pool[drop] = False
+        members = np.flatnonzero(pool & (flat_dom == d))
         if options.max_per_domain is not None and len(members) > options.max_per_domain:
             flat_keep[rng.permutation(members)[options.max_per_domain :]] = False
     return np.split(flat_keep, np.cumsum([len(k) for k in keep])[:-1])

@@ -75,6 +75,7 @@ def test_to_color_converts_a_batch_like_each_image():
     assert gray.shape == (5, 7, 9, 1)
     assert all(np.array_equal(gray[i], to_color(batch[i], "gray")) for i in range(5))
     assert to_color(gray, "rgb").shape == (5, 7, 9, 3)
+    assert to_color(batch[:0], "gray").shape == (0, 7, 9, 1)  # an empty batch stays one
 
 
 def test_conform_pads_to_the_aspect_ratio_instead_of_squashing():

@@ -170,6 +170,24 @@ def test_only_training_faces_are_ranked_dropped_and_staged(cli, tmp_path):
     assert relevance.min() >= 0
 
 
+def test_a_target_whose_chunks_hold_no_training_faces(cli, tmp_path, monkeypatch):
+    """A target streamed in chunks of which some hold validation faces only (and in the
+    other colour, so they would be converted) is described by its training faces alone."""
+    import fercli.faceset.reader
+
+    monkeypatch.setattr(fercli.faceset.reader, "READ_BYTES", 1)  # one HDF5 chunk at a time
+    near = make_faces(150, 32, seed=11)
+    a = write(tmp_path / "near.h5", near.images, near.labels)
+    rgb = make_faces(900, 32, seed=10, color="rgb").images
+    target = write(tmp_path / "t.h5", rgb, np.full(900, -1, np.int16),
+                   ["train"] * 200 + ["val"] * 700, color="rgb")  # fmt: skip
+    with open_faceset(target) as t:
+        assert t.default_chunk() < 700  # at least one chunk is validation only
+    result = cli("merge", a, "--target", target, "-o", tmp_path / "m.h5", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["target"]["target_faces"] == 200
+
+
 def test_memory_picks_the_densest_faces():
     rng = np.random.default_rng(0)
     core = rng.normal(0, 0.1, (20, 2))  # a tight cluster: the stage's representatives

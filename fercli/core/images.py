@@ -129,6 +129,8 @@ def to_color(img: np.ndarray, color: Color) -> np.ndarray:
     if color == "gray":
         if channels == 1:
             return img
+        if img.size == 0:  # an empty batch: cv2 refuses empty images
+            return np.empty((*img.shape[:-1], 1), img.dtype)
         rows = np.ascontiguousarray(img).reshape(-1, img.shape[-2], 3)  # cv2 takes 2-D images
         return cv2.cvtColor(rows, cv2.COLOR_RGB2GRAY).reshape(*img.shape[:-1], 1)
     if channels == 3:

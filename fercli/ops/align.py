@@ -179,7 +179,7 @@ def align_chunk(
         lm[missing[ok]] = found[ok]
         method[missing[ok]] = "detected"
         have[missing[ok]] = True
-    images = np.stack([to_color(im, color) for im in images])
+    images = to_color(images, color)
     out_images = np.empty((n, size, size, images.shape[3]), np.uint8)
     if have.any():
         matrices = similarity(lm[have], target, POINT_WEIGHTS)

@@ -44,12 +44,6 @@ class MergeOptions:
     curriculum: cur.CurriculumOptions = field(default_factory=cur.CurriculumOptions)
 
 
-def _harmonise(images: np.ndarray, color: str) -> np.ndarray:
-    if (images.shape[3] == 1) == (color == "gray"):
-        return images
-    return np.stack([to_color(im, color) for im in images])  # type: ignore[arg-type]
-
-
 def _domains(faceset: FaceSet, name: str) -> np.ndarray:
     """The input's own domain column where it has one (a merged set), else its name."""
     if "domain" in faceset.fields:
@@ -124,7 +118,7 @@ def run_merge(
         for s, name in zip(sets, names, strict=True):
             hs, es = [], []
             for chunk in s.iter_chunks(["images"]):
-                images = _harmonise(chunk["images"], color)
+                images = to_color(chunk["images"], color)
                 hs.append(face_hashes(images))
                 if embed is not None:
                     es.append(embed(images))
@@ -139,12 +133,13 @@ def run_merge(
             keep, duplicates = plan(hashes, splits, labels, names)
         else:
             keep, duplicates = [np.ones(len(h), bool) for h in hashes], None
-        keep = _caps(keep, labels, domains, splits, options)
+        training = _training(np.concatenate(splits).astype(object))
+        keep = _caps(keep, labels, domains, training, options)
         extra: dict[str, list[np.ndarray]] = {}
         report_target = None
         if options.target is not None:
             extra, report_target, keep = _curriculum(
-                options, keep, labels, splits, embeddings, embed, color, progress
+                options, keep, labels, training, embeddings, embed, color, progress
             )
         # --- pass 2: write ---------------------------------------------------------------
         fields = {f for s in sets for f in s.fields} | {"domain", *extra}
@@ -172,7 +167,7 @@ def run_merge(
                 for batch in s.iter_rows(rows):
                     at = rows[done : done + len(batch["images"])]
                     done += len(at)
-                    batch["images"] = _harmonise(batch["images"], color)
+                    batch["images"] = to_color(batch["images"], color)
                     batch["domain"] = list(domains[i][at])
                     for name, values in extra.items():
                         batch[name] = values[i][at]
@@ -196,14 +191,14 @@ def run_merge(
     return summary
 
 
-def _caps(keep, labels, domains, splits, options: MergeOptions) -> list[np.ndarray]:
+def _caps(keep, labels, domains, training, options: MergeOptions) -> list[np.ndarray]:
     """Random per-domain and per-(domain, class) caps on the kept training faces; validation
     and test faces are never capped (a model is selected and tested on all of them)."""
     if options.max_per_domain is None and options.max_per_class is None:
         return keep
     rng = np.random.default_rng(options.seed)
     flat_keep = np.concatenate(keep)
-    pool = flat_keep & _training(np.concatenate(splits).astype(object))
+    pool = flat_keep & training
     flat_dom = np.concatenate(domains)
     flat_lab = np.concatenate(labels)
     for d in np.unique(flat_dom):
@@ -224,7 +219,7 @@ def _training(split: np.ndarray) -> np.ndarray:
     return (split == "train") | (split == "")
 
 
-def _curriculum(options, keep, labels, splits, embeddings, embed, color, progress):
+def _curriculum(options, keep, labels, training, embeddings, embed, color, progress):
     """relevance / stage / memory per input (arrays aligned with each input's rows), the
     report, and ``keep`` less the training faces under the threshold.
 
@@ -237,14 +232,17 @@ def _curriculum(options, keep, labels, splits, embeddings, embed, color, progres
         has_split = "split" in target.fields
         chunks = []
         for ch in target.iter_chunks(["images", "split"] if has_split else ["images"]):
-            mask = _training(np.asarray(ch["split"], object)) if has_split else slice(None)
-            chunks.append(embed(_harmonise(ch["images"][mask], color)))
-    target_emb = np.concatenate(chunks)
-    target_n = len(target_emb)
+            images = ch["images"]
+            if has_split:  # a chunk may hold no training faces at all
+                images = images[_training(np.asarray(ch["split"], object))]
+            if len(images):
+                chunks.append(embed(to_color(images, color)))
+    target_n = sum(len(e) for e in chunks)
     if target_n <= c.k:
         raise InputError(
             f"{options.target}: {target_n} training faces; the target needs more than {c.k}"
         )
+    target_emb = np.concatenate(chunks)
     if options.model is None:  # model-free: project onto the target's principal components
         project = cur.pca_projection(target_emb)
         target_emb = project(target_emb)
@@ -252,7 +250,7 @@ def _curriculum(options, keep, labels, splits, embeddings, embed, color, progres
     sizes = [len(e) for e in embeddings]
     flat = np.concatenate(embeddings)
     flat_keep = np.concatenate(keep)
-    pool = flat_keep & _training(np.concatenate(splits).astype(object))
+    pool = flat_keep & training
     progress.start("relevance to the target", None)
     scores = np.full(len(flat), np.nan, np.float32)
     scores[flat_keep] = cur.relevance(flat[flat_keep], target_emb, c.k)

@@ -56,7 +56,7 @@ def ours(checkpoint: Path, frames: list[np.ndarray]) -> tuple[float, int]:
     start = time.perf_counter()
     for frame in frames:
         faces = pipeline.process(frame)
-        draw(frame.copy(), faces, engine.classes, engine.size)
+        draw(frame.copy(), faces, engine.classes, engine.preprocess.size)
         found += bool(faces)
     return len(frames) / (time.perf_counter() - start), found
 
@@ -65,7 +65,6 @@ def naive(checkpoint: Path, frames: list[np.ndarray]) -> tuple[float, int]:
     ckpt = load_checkpoint(checkpoint)
     net = ckpt.build()
     pre = ckpt.preprocess
-    mean, std = torch.tensor(pre.mean).view(1, -1, 1, 1), torch.tensor(pre.std).view(1, -1, 1, 1)
     detector = create_detector(DetectorOptions(score_threshold=0.8))
     target = template(pre.size)
     found = 0
@@ -77,9 +76,8 @@ def naive(checkpoint: Path, frames: list[np.ndarray]) -> tuple[float, int]:
         for box, lm, score in zip(det.boxes, det.landmarks, det.scores, strict=True):
             matrix, _ = cv2.estimateAffinePartial2D(lm, target)
             face = cv2.warpAffine(gray, matrix, (pre.size, pre.size))
-            x = torch.from_numpy(face).float().div(255)[None, None]
             with torch.no_grad():
-                p = torch.softmax(net((x - mean) / std), 1)[0].numpy()
+                p = torch.softmax(net(pre.to_tensor(face[None, :, :, None])), 1)[0].numpy()
             results.append(FaceResult(0, box, lm, float(score), p, matrix, np.zeros((6, 4, 4))))
         draw(frame.copy(), results, ckpt.classes, pre.size)
         found += bool(results)

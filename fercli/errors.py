@@ -42,3 +42,11 @@ class UsageError(FercliError):
 
 class OutputError(FercliError):
     """An output could not be delivered (stdout closed by its reader, disk full)."""
+
+
+class CheckpointError(FercliError):
+    """A checkpoint is missing, unreadable, or of another format or architecture."""
+
+
+class WeightsError(FercliError):
+    """Weights are missing, cannot be downloaded, or fail their checksum."""

@@ -13,8 +13,9 @@ import torch
 from fercli.cli.common import models_and_data, split_models
 from fercli.infer import LoadedModel, Predictor
 from fercli.model import bundled as bundled_mod
-from fercli.model.bundled import DEFAULT_MODEL, bundled_models, make_bundle, resolve_model
-from fercli.model.checkpoint import CheckpointError, load_checkpoint
+from fercli.model.bundled import DEFAULT_MODEL, bundled_models, open_checkpoint, resolve_model
+from fercli.model.checkpoint import CheckpointError
+from fercli.ops.models import make_bundle
 from fercli.testing.synth import make_faces
 
 
@@ -24,7 +25,7 @@ def test_the_default_model_ships_in_half_precision_and_loads_as_float32():
     raw = torch.load(default.path, map_location="cpu", weights_only=True)
     floats = [v for v in raw["state_dict"].values() if v.is_floating_point()]
     assert floats and all(v.dtype == torch.float16 for v in floats)
-    checkpoint = load_checkpoint("default")
+    checkpoint = open_checkpoint("default")
     assert all(v.dtype == torch.float32 for v in checkpoint.state_dict.values()
                if v.is_floating_point())  # fmt: skip
     assert checkpoint.classes == ("happy", "surprise", "sad", "angry", "disgust", "fear")
@@ -125,6 +126,6 @@ def test_the_bundled_model_scores_on_publictest_what_its_card_says(cli, tmp_path
     result = cli("eval", faces64, "--resamples", "0", "--json")
     assert result.exit_code == 0, result.output
     (model,) = json.loads(result.stdout)["models"]
-    stored = load_checkpoint("default").metrics["evaluation"]
+    stored = open_checkpoint("default").metrics["evaluation"]
     assert model["accuracy"]["value"] == pytest.approx(stored["accuracy"]["value"], abs=0.003)
     assert model["macro_f1"]["value"] == pytest.approx(stored["macro_f1"]["value"], abs=0.005)

@@ -71,13 +71,12 @@ def handle_errors(func: F) -> F:
             signum = getattr(exc, "signum", signal.SIGINT)
             error_line(f"fer: {'interrupted' if signum == signal.SIGINT else 'terminated'}")
             raise typer.Exit(128 + signum) from None
-        except (FercliError, OSError, ValueError) as exc:
+        except (FercliError, OSError) as exc:
+            # FercliError: the library's word for "the user can fix this"; OSError: the
+            # system said no (permissions, a full disk). Anything else is our bug.
             if State.debug:
                 raise
-            message = user_message(exc)
-            if isinstance(exc, ValueError):
-                message = f"{type(exc).__name__}: {message}"
-            error_line(f"fer: error: {message}")
+            error_line(f"fer: error: {user_message(exc)}")
             raise typer.Exit(2 if isinstance(exc, UsageError) else 1) from None
         except Exception as exc:
             if State.debug:
@@ -235,21 +234,33 @@ class RichProgress:
             self._bar.advance(self._task, n)
 
 
+MODEL_HELP = (
+    "Checkpoint (.pt) or bundled model name (fer models); default: the default bundled model."
+)
+MODELS_HELP = MODEL_HELP + " Repeat for several (side by side, or an ensemble)."
+MODELS_OPTION = typer.Option([], "--model", "-m", metavar="MODEL", help=MODELS_HELP)
+"""How every command names its model: ``-m/--model``. eval, explain, export and pseudolabel
+also take leading positional models (``fer eval a.pt data.h5``), as they always have."""
+
 MODELS_THEN_DATA = typer.Argument(
     ...,
     metavar="[MODEL]... DATA",
-    help="Checkpoints (.pt) or bundled model names (fer models; none: the default model; "
-    "several: an ensemble or side by side), then the face set (.h5, '-' or an image folder).",
+    help="The face set (.h5, '-' or an image folder). Models may also lead, before it "
+    "(fer eval a.pt data.h5 = fer eval -m a.pt data.h5).",
 )
 
 
-def split_models(paths: list[str]) -> tuple[list[str], list[str]]:
-    """Leading model arguments (``.pt``/``.onnx`` files or bundled model names), defaulting
-    to the bundled default model, and the inputs after them."""
+def split_models(paths: list[str], given: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """The models (``-m`` options, else leading model arguments: ``.pt``/``.onnx`` files or
+    bundled model names; else the bundled default model) and the inputs after them."""
     from ..model.bundled import DEFAULT_ALIAS, is_model_spec
 
     n = next((i for i, p in enumerate(paths) if not is_model_spec(p)), len(paths))
-    return paths[:n] or [DEFAULT_ALIAS], paths[n:]
+    if given and n:
+        raise typer.BadParameter(
+            f"{paths[0]!r}: the model is given with -m; give it once", param_hint="--model"
+        )
+    return list(given or []) or paths[:n] or [DEFAULT_ALIAS], paths[n:]
 
 
 def no_onnx(models: list[str]) -> list[str]:
@@ -264,9 +275,9 @@ def no_onnx(models: list[str]) -> list[str]:
     return models
 
 
-def models_and_data(paths: list[str]) -> tuple[list[str], str]:
+def models_and_data(paths: list[str], given: list[str] | None = None) -> tuple[list[str], str]:
     """Split ``[MODEL]... DATA`` arguments: exactly one DATA must follow the models."""
-    models, rest = split_models(paths)
+    models, rest = split_models(paths, given)
     if len(rest) != 1:
         raise typer.BadParameter(
             "give the models (or none, for the default model) and then one DATA"

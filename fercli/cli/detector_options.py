@@ -9,7 +9,6 @@ import typer
 BACKEND = typer.Option(
     "yunet",
     "--backend",
-    "-b",
     help="Detector: yunet (fast, OpenCV) or retinaface (accurate, slower).",
 )
 SCORE = typer.Option(

@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from .common import (
+    MODELS_OPTION,
     MODELS_THEN_DATA,
     RichProgress,
     command_line,
@@ -24,6 +25,7 @@ TTA_HELP = "Test-time augmentation: none, flip, crops (4 shifted copies) or flip
 def eval_command(
     ctx: typer.Context,
     paths: list[str] = MODELS_THEN_DATA,
+    model: list[str] = MODELS_OPTION,
     output: list[str] = typer.Option(
         [],
         "-o",
@@ -69,7 +71,7 @@ def eval_command(
     from ..infer import parse_tta
     from ..ops.evaluate import EvalOptions, run_eval
 
-    models, data = models_and_data(paths)
+    models, data = models_and_data(paths, model)
     formats = [(path, format_of(path)) for path in output]
     check_outputs({**dict.fromkeys(output, "text"), predictions: "faceset"}, [*models, data])
     options = EvalOptions(

@@ -8,7 +8,16 @@ from typing import Any
 import typer
 
 from . import detector_options as opt
-from .common import RichProgress, console, emit, handle_errors, no_onnx, provenance, split_models
+from .common import (
+    MODEL_HELP,
+    RichProgress,
+    console,
+    emit,
+    handle_errors,
+    no_onnx,
+    provenance,
+    split_models,
+)
 
 
 @handle_errors
@@ -17,18 +26,20 @@ def explain_command(
     paths: list[str] = typer.Argument(
         ...,
         metavar="[MODEL] INPUT...",
-        help="Optional checkpoint (.pt) or bundled model name (default: the bundled default "
-        "model), then a face set (.h5 or '-'), or photos, folders and videos (faces are "
-        "detected and aligned first; with --crops images are taken as face crops).",
+        help="A face set (.h5 or '-'), or photos, folders and videos (faces are detected and "
+        "aligned onto the model's template first; with --crops images are taken as face "
+        "crops). The model may also lead (fer explain a.pt photo.jpg).",
     ),
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     output: str = typer.Option("explained", "-o", "--output", help="Folder to write."),
-    method: str = typer.Option("gradcam", "--method", "-m", help="gradcam, gradcam++ or eigencam."),
-    layer: str = typer.Option(
-        "layer3",
+    method: str = typer.Option("gradcam", "--method", help="gradcam, gradcam++ or eigencam."),
+    layer: str | None = typer.Option(
+        None,
         "--layer",
-        help="Target layer: layer2 (16x16 maps), layer3 (8x8, default: still semantic, "
-        "cells of 8 face pixels) or layer4 (4x4, most class-specific). Grids are for the "
-        "default max-pool stem; twice as fine without it.",
+        help="Target layer (default: the architecture's). The ResNet-18: layer2 (16x16 "
+        "maps), layer3 (8x8, its default: still semantic, cells of 8 face pixels) or layer4 "
+        "(4x4, most class-specific); grids are for the default max-pool stem, twice as fine "
+        "without it.",
     ),
     target: str = typer.Option(
         "predicted",
@@ -63,7 +74,7 @@ def explain_command(
     from ..faceset.atomic import check_outputs
     from ..ops.explain import ExplainOptions, run_explain
 
-    models, inputs = split_models(paths)
+    models, inputs = split_models(paths, [model] if model else None)
     no_onnx(models)
     if len(models) > 1 or not inputs:
         raise typer.BadParameter(

@@ -7,14 +7,15 @@ from typing import Any
 
 import typer
 
-from .common import console, emit, handle_errors
+from .common import MODEL_HELP, console, emit, handle_errors
 
 
 @handle_errors
 def export_command(
-    model: str = typer.Argument(
-        "default", help="Checkpoint (.pt) or bundled model name (default: the default model)."
+    positional: str | None = typer.Argument(
+        None, metavar="[MODEL]", help="The model, as -m gives it (kept for compatibility)."
     ),
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     output: Path = typer.Option(..., "-o", "--output", help="ONNX file to write."),
     check: int = typer.Option(
         256, "--check", min=0, help="Compare with PyTorch on N generated faces (0: skip)."
@@ -28,21 +29,14 @@ def export_command(
     'cams' (N, K, h, w), the class activation maps `fer live` draws. With --check the export
     is compared with the PyTorch model and the largest difference reported.
     """
-    from ..faceset.atomic import check_outputs
-    from ..model.export import export_onnx, parity
+    from ..ops.export import run_export
 
-    check_outputs({output: "onnx"}, [model])
-    meta = export_onnx(model, output)
-    summary: dict[str, Any] = {"output": str(output), "metadata": meta}
-    if check:
-        import numpy as np
-
-        from ..testing.synth import make_faces
-
-        faces = make_faces(check, meta["size"], seed=0, color=meta["color"]).images
-        x = np.ascontiguousarray(faces.transpose(0, 3, 1, 2), dtype=np.float32) / 255
-        summary["parity"] = parity(output, model, x)
-    emit(summary, json_out, show)
+    if positional and model:
+        raise typer.BadParameter(
+            f"{positional!r}: the model is given with -m; give it once", param_hint="--model"
+        )
+    chosen = model or positional or "default"
+    emit(run_export(chosen, output, check).to_dict(), json_out, show)
 
 
 def show(summary: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -16,6 +17,19 @@ def models_command(
     name: str | None = typer.Argument(
         None, help="A bundled model: show its details and model card."
     ),
+    bundle: Path | None = typer.Option(
+        None,
+        "--bundle",
+        metavar="CHECKPOINT",
+        help="Write this checkpoint into the package as the bundled model NAME (half "
+        "precision; replaces one of that name). For maintainers and forks.",
+    ),
+    report: Path | None = typer.Option(
+        None,
+        "--report",
+        metavar="EVAL.json",
+        help="With --bundle: the fer eval JSON report whose figures fer models lists.",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the listing as JSON on stdout."),
 ) -> None:
     """List the expression models shipped with fercli (loaded offline; the default one
@@ -25,8 +39,15 @@ def models_command(
     A bundled model's name works wherever a checkpoint path does, e.g.
     fer live -m fer2013-r18 or fer eval fer2013-r18 data.h5.
     """
-    from ..ops.models import list_models
+    from ..ops.models import list_models, run_bundle
 
+    if bundle is not None:
+        if name is None:
+            raise typer.BadParameter("--bundle needs the NAME to bundle it as")
+        emit(run_bundle(bundle, name, report), json_out, show_bundled)
+        return
+    if report is not None:
+        raise typer.BadParameter("--report goes with --bundle")
     emit(list_models(name), json_out, show_card if name else show)
 
 
@@ -60,6 +81,11 @@ def show(summary: dict[str, Any]) -> None:
         where = det.get("weights") or det.get("note") or f"downloads from {det.get('download')}"
         state = "ready" if det.get("available") and det.get("weights") else "not ready"
         console.print(f"detector {name}: {state}; weights: {where}", markup=False)
+
+
+def show_bundled(summary: dict[str, Any]) -> None:
+    m = summary["models"][0]
+    console.print(f"bundled {m['name']}: {m['path']} ({m['size_mib']:.1f} MiB)", markup=False)
 
 
 def show_card(summary: dict[str, Any]) -> None:

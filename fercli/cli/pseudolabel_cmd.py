@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from .common import (
+    MODELS_OPTION,
     MODELS_THEN_DATA,
     RichProgress,
     console,
@@ -23,6 +24,7 @@ from .eval_cmd import TTA_HELP
 def pseudolabel_command(
     ctx: typer.Context,
     paths: list[str] = MODELS_THEN_DATA,
+    model: list[str] = MODELS_OPTION,
     output: str | None = typer.Option(
         None, "-o", "--output", help="Face set (.h5), or '-' for stdout."
     ),
@@ -49,7 +51,7 @@ def pseudolabel_command(
     from ..infer import parse_tta
     from ..ops.pseudolabel import run_pseudolabel
 
-    models, data = models_and_data(paths)
+    models, data = models_and_data(paths, model)
     output = resolve_output(output, json_out)
     check_outputs({output: "faceset"}, [*models, data])
     with RichProgress() as progress:

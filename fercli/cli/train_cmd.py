@@ -120,10 +120,10 @@ def train_command(
     -o is the epoch with the best validation macro-F1.
     """
     from ..core.device import PRECISIONS
-    from ..faceset.atomic import check_outputs
     from ..model import ModelConfig
+    from ..ops.train import run_train
     from ..train.augment import AugmentOptions
-    from ..train.engine import SCHEDULERS, Trainer, TrainOptions, metrics_path, state_path
+    from ..train.engine import SCHEDULERS, TrainOptions
     from ..train.losses import LOSSES, LossOptions
 
     choices = {
@@ -169,14 +169,9 @@ def train_command(
         pseudo=pseudo,
         pseudo_entropy=pseudo_entropy,
     )
-    outputs = {output: "checkpoint", state_path(output): "checkpoint"}
-    check_outputs({**outputs, metrics_path(output): "text"}, [data, val, pseudo, init])
     with RichProgress() as progress:
-        trainer = Trainer(data, output, options, progress, provenance(ctx), val_source=val)
-        if resume:
-            trainer.resume()
-        summary = trainer.run()
-    if trainer.rank == 0:  # under torchrun, one summary, not one per process
+        summary = run_train(data, output, options, progress, provenance(ctx), val, resume)
+    if summary is not None:  # under torchrun, one summary, not one per process
         emit(summary, json_out, show)
 
 

@@ -25,9 +25,7 @@ def upscale_command(
     output: str | None = typer.Option(
         None, "-o", "--output", help="Face set (.h5), or '-' for stdout."
     ),
-    method: str = typer.Option(
-        "bicubic", "--method", "-m", help="bicubic, lanczos, eigen or zssr."
-    ),
+    method: str = typer.Option("bicubic", "--method", help="bicubic, lanczos, eigen or zssr."),
     size: str = typer.Option("64", "--size", help="Output size: N or HxW."),
     basis: Path | None = typer.Option(None, "--basis", help="eigen: a saved basis (.npz)."),
     reference: Path | None = typer.Option(

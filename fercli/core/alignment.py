@@ -10,7 +10,8 @@ eye, nose tip, right and left mouth corner.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 import numpy as np
 
@@ -31,6 +32,18 @@ def template(size: int = 64) -> np.ndarray:
     """The 5 canonical points (5, 2) in pixel coordinates of a ``size``×``size`` output."""
     unit = (ARCFACE_112 / 112.0 - 0.5) * ZOOM + 0.5
     return (unit * size).astype(np.float32)
+
+
+def template_of(record: Mapping[str, Any] | None, size: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """The points (5, 2) at ``size``, point weights and name of an alignment record (a face
+    set's ``alignment`` attribute, as a checkpoint stores it); None or empty: the package
+    template. A model trained on another template or zoom is aligned onto its own."""
+    if not record or not record.get("points"):
+        return template(size), POINT_WEIGHTS, TEMPLATE_NAME
+    scale = size / float(record.get("size", size))
+    points = (np.asarray(record["points"], dtype=np.float64) * scale).astype(np.float32)
+    weights = np.asarray(record.get("point_weights", POINT_WEIGHTS), dtype=np.float64)
+    return points, weights, str(record.get("template", "custom"))
 
 
 def similarity(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:

@@ -15,11 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import FercliError
-
-
-class WeightsError(FercliError):
-    """Weights are missing, cannot be downloaded, or fail their checksum."""
+from ..errors import WeightsError
 
 
 @dataclass(frozen=True)

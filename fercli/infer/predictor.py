@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
 
-from ..core.images import conform, to_color
-from ..errors import ClassMismatchError, InputError
+from ..core.images import Color, conform
+from ..errors import CheckpointError, ClassMismatchError, InputError
 from ..faceset import FaceSet
+from ..model import FaceNet
 from ..model.bundled import resolve_model
-from ..model.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from ..model.checkpoint import Checkpoint, load_checkpoint
 from .tta import count_views, views
 
 BATCH = 256
@@ -30,7 +32,7 @@ class LoadedModel:
 
     name: str
     checkpoint: Checkpoint
-    net: torch.nn.Module
+    net: FaceNet
     device: torch.device
 
     @classmethod
@@ -43,13 +45,14 @@ class LoadedModel:
     def to_input(self, images: np.ndarray) -> torch.Tensor:
         """uint8 (N, H, W, C) faces → the normalised float batch (N, C, H, W) on the device,
         converted to the model's colour (BT.601 luma, or gray replicated) if need be."""
-        pre = self.checkpoint.preprocess
-        images = to_color(images, pre.color)  # type: ignore[arg-type]
-        x = torch.from_numpy(np.ascontiguousarray(images)).to(self.device)
-        x = x.permute(0, 3, 1, 2).float().div_(255)
-        mean = torch.tensor(pre.mean, device=self.device)[None, :, None, None]
-        std = torch.tensor(pre.std, device=self.device)[None, :, None, None]
-        return (x - mean) / std
+        return self.checkpoint.preprocess.to_tensor(images, self.device)
+
+    @torch.inference_mode()
+    def embed(self, images: np.ndarray) -> np.ndarray:
+        """The pooled penultimate features (N, D) float32 of uint8 faces (N, H, W, C): what
+        merge ranks faces by, and a face descriptor for scripts."""
+        features = self.net.forward_features(self.to_input(images))
+        return self.net.forward_head(features, pre_logits=True).float().cpu().numpy()
 
 
 class Predictor:
@@ -97,8 +100,8 @@ class Predictor:
         return self.models[0].checkpoint.preprocess.size
 
     @property
-    def color(self) -> str:
-        return self.models[0].checkpoint.preprocess.color
+    def color(self) -> Color:
+        return cast(Color, self.models[0].checkpoint.preprocess.color)
 
     def check(self, faceset: FaceSet, where: str | None = None) -> list[str]:
         """Refuse a set whose classes or face size the model does not take; return notes for

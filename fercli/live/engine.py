@@ -13,22 +13,19 @@ import numpy as np
 from ..core.weights import cache_dir
 from ..errors import InputError
 from ..model.bundled import resolve_model
+from ..model.checkpoint import load_checkpoint
 from ..model.export import DeployNet, export_onnx, read_metadata
+from ..model.preprocess import Preprocess
 
 ENGINES = ("auto", "onnx", "torch")
 
 
 class Engine(Protocol):
     classes: tuple[str, ...]
-    size: int
-    color: str
+    preprocess: Preprocess  # the model's input contract: size, colour, template
     name: str
 
     def __call__(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
-
-
-def _as_input(faces: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(faces.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
 
 
 class OnnxEngine:
@@ -45,11 +42,11 @@ class OnnxEngine:
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
         self._session = ort.InferenceSession(str(path), options, providers=providers)
         self.classes = tuple(meta["classes"])
-        self.size, self.color = int(meta["size"]), meta["color"]
+        self.preprocess = Preprocess.from_dict(meta)
         self.name = f"onnxruntime ({Path(path).name})"
 
     def __call__(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        probabilities, cams = self._session.run(None, {"faces": _as_input(faces)})
+        probabilities, cams = self._session.run(None, {"faces": self.preprocess.scaled(faces)})
         return probabilities, cams
 
 
@@ -59,18 +56,17 @@ class TorchEngine:
     def __init__(self, checkpoint_path: Path) -> None:
         import torch
 
-        from ..model.checkpoint import load_checkpoint
-
         checkpoint = load_checkpoint(checkpoint_path)
         self._net = DeployNet(checkpoint).eval()
         self._torch = torch
         self.classes = checkpoint.classes
-        self.size, self.color = checkpoint.preprocess.size, checkpoint.preprocess.color
+        self.preprocess = checkpoint.preprocess
         self.name = f"torch ({Path(checkpoint_path).name})"
 
     def __call__(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = self._torch.from_numpy(self.preprocess.scaled(faces))
         with self._torch.inference_mode():
-            p, c = self._net(self._torch.from_numpy(_as_input(faces)))
+            p, c = self._net(x)
         return p.numpy(), c.numpy()
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..core.alignment import POINT_WEIGHTS, similarity, template
+from ..core.alignment import similarity
 from ..detect import Detector, DetectorOptions
 from .engine import Engine
 from .tracker import Tracker
@@ -42,7 +42,9 @@ class LivePipeline:
         self.engine, self.detector, self.options = engine, detector, options
         self.tracker = Tracker()
         self.frame_index = 0
-        self._template = template(engine.size)
+        # The model's own template (stored at training time), not the package's current one.
+        self._template = engine.preprocess.template()
+        self._weights = engine.preprocess.point_weights()
 
     def process(self, frame: np.ndarray) -> list[FaceResult]:
         """Faces in a BGR uint8 frame (as OpenCV captures it)."""
@@ -58,10 +60,11 @@ class LivePipeline:
         if not tracks:
             return []
         landmarks = np.stack([t.landmarks for t in tracks]).astype(np.float64)
-        matrices = similarity(landmarks, self._template, POINT_WEIGHTS)
-        s = self.engine.size
-        faces = np.empty((len(tracks), s, s, 1 if self.engine.color == "gray" else 3), np.uint8)
-        source = gray if self.engine.color == "gray" else frame
+        matrices = similarity(landmarks, self._template, self._weights)
+        pre = self.engine.preprocess
+        s = pre.size
+        faces = np.empty((len(tracks), s, s, pre.channels), np.uint8)
+        source = gray if pre.color == "gray" else frame
         for i, matrix in enumerate(matrices):
             warped = cv2.warpAffine(source, matrix, (s, s), flags=cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_REFLECT_101)  # fmt: skip

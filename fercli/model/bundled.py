@@ -6,21 +6,17 @@ precision (half the size, same predictions to ~1e-3) next to its model card
 (``<name>.md``). Wherever a command takes a checkpoint path it also takes a bundled
 model's name, and ``default`` (or no model at all) means :data:`DEFAULT_MODEL`.
 
-``python -m fercli.model.bundled CHECKPOINT NAME --report eval.json`` makes one from a
-training run and the ``fer eval --output eval.json`` report of it.
+This module is where a model argument becomes a file: :func:`resolve_model` is the one
+place names are resolved (``fer models NAME --bundle CHECKPOINT`` makes a bundled model).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import torch
-
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..errors import CheckpointError
+from .checkpoint import Checkpoint, load_checkpoint
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 DEFAULT_MODEL = "fer2013-r18"
@@ -80,48 +76,6 @@ def resolve_model(spec: str | Path | None = None) -> Path:
     raise CheckpointError(f"{spec}: no such checkpoint, nor a bundled model (bundled: {names})")
 
 
-def publictest_summary(report: dict[str, Any]) -> dict[str, Any]:
-    """The headline figures of a ``fer eval`` JSON report, as stored in a bundled
-    checkpoint's metrics (what ``fer models`` lists without reading the card)."""
-    model = report["models"][0]
-    return {
-        "data": Path(report["data"]["path"]).name,
-        "split": report["data"]["split"],
-        "faces": report["data"]["faces"],
-        "accuracy": model["accuracy"],
-        "macro_f1": model["macro_f1"],
-        "recall": {c: s["recall"]["value"] for c, s in model["per_class"].items()},
-        "ece": model["calibration"]["ece"],
-    }
-
-
-def make_bundle(source: Path, name: str, report: dict[str, Any] | None = None) -> Path:
-    """Write ``source`` (a best-epoch checkpoint: recipe and provenance, no optimiser
-    state) as the bundled model ``name``, its floating weights in half precision and
-    ``report``'s figures added to its metrics."""
-    checkpoint = load_checkpoint(source)
-    checkpoint.state_dict = {
-        k: v.half() if v.is_floating_point() else v for k, v in checkpoint.state_dict.items()
-    }
-    if report is not None:
-        checkpoint.metrics = {**checkpoint.metrics, "evaluation": publictest_summary(report)}
-    target = WEIGHTS_DIR / f"{name}.pt"
-    save_checkpoint(target, checkpoint)
-    return target
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=make_bundle.__doc__)
-    parser.add_argument("checkpoint", type=Path)
-    parser.add_argument("name")
-    parser.add_argument("--report", type=Path, help="fer eval JSON report of the checkpoint.")
-    args = parser.parse_args(argv)
-    report = json.loads(args.report.read_text()) if args.report else None
-    target = make_bundle(args.checkpoint, args.name, report)
-    with torch.no_grad():
-        load_checkpoint(target).build()  # it must load back
-    print(f"{target} ({target.stat().st_size / 2**20:.1f} MiB)")
-
-
-if __name__ == "__main__":
-    main()
+def open_checkpoint(spec: str | Path | None = None) -> Checkpoint:
+    """The checkpoint a model argument names (a path, a bundled name, ``default``/None)."""
+    return load_checkpoint(resolve_model(spec))

@@ -17,30 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
-from ..errors import ClassMismatchError, FercliError, OutputError, first_line
+from ..errors import CheckpointError, ClassMismatchError, OutputError, first_line
 from ..faceset.atomic import claim, commit, discard, temp_sibling
-from . import create_model
-from .resnet import ModelConfig
+from .base import FaceNet, ModelConfig, create_model
+from .preprocess import Preprocess
 
 FORMAT = "fercli.checkpoint"
 VERSION = 1
 
-
-class CheckpointError(FercliError):
-    """A checkpoint is missing, unreadable, or of another format or architecture."""
-
-
-@dataclass(frozen=True)
-class Preprocess:
-    """The input contract of a model: what faces it takes and how they are normalised."""
-
-    size: int = 64
-    color: str = "gray"
-    mean: tuple[float, ...] = (0.5,)
-    std: tuple[float, ...] = (0.25,)
-    alignment: dict[str, Any] = field(default_factory=dict)
+__all__ = ["Checkpoint", "CheckpointError", "Preprocess", "load_checkpoint", "save_checkpoint"]
 
 
 @dataclass
@@ -54,7 +40,7 @@ class Checkpoint:
     train: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
 
-    def build(self) -> nn.Module:
+    def build(self) -> FaceNet:
         """The network with these weights, in eval mode."""
         model = create_model(self.config)
         try:
@@ -81,13 +67,7 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
         "version": VERSION,
         "model": checkpoint.config.to_dict(),
         "classes": list(checkpoint.classes),
-        "preprocess": {
-            "size": checkpoint.preprocess.size,
-            "color": checkpoint.preprocess.color,
-            "mean": list(checkpoint.preprocess.mean),
-            "std": list(checkpoint.preprocess.std),
-            "alignment": checkpoint.preprocess.alignment,
-        },
+        "preprocess": checkpoint.preprocess.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in checkpoint.state_dict.items()},
         "train": checkpoint.train,
         "metrics": checkpoint.metrics,
@@ -105,11 +85,10 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Load and validate a checkpoint (never unpickles arbitrary objects). ``path`` may
-    also name a bundled model; half-precision weights (bundled ones) come back as float32."""
-    from .bundled import resolve_model
-
-    path = resolve_model(path)
+    """Load and validate a checkpoint file (never unpickles arbitrary objects); half-precision
+    weights (bundled ones) come back as float32. A model *name* is resolved to its file by
+    :func:`fercli.model.bundled.resolve_model` first."""
+    path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
     if not zipfile.is_zipfile(path):
@@ -147,17 +126,10 @@ def _parse(payload: dict[str, Any], path: Path) -> Checkpoint:
     unknown = set(model) - known
     if unknown:
         raise CheckpointError(f"{path}: unknown model settings {sorted(unknown)}")
-    pre = payload.get("preprocess", {})
     return Checkpoint(
         config=ModelConfig(**model),
         classes=tuple(payload["classes"]),
-        preprocess=Preprocess(
-            size=pre.get("size", 64),
-            color=pre.get("color", "gray"),
-            mean=tuple(pre.get("mean", (0.5,))),
-            std=tuple(pre.get("std", (0.25,))),
-            alignment=pre.get("alignment", {}),
-        ),
+        preprocess=Preprocess.from_dict(payload.get("preprocess", {})),
         state_dict={
             k: v.float() if v.dtype == torch.float16 else v
             for k, v in payload["state_dict"].items()

@@ -3,8 +3,8 @@
 The exported graph takes ``faces``: float32 (N, C, S, S), pixel values / 255 in the
 checkpoint's colour (gray, or RGB order), already aligned like the training faces; the
 checkpoint's mean/std normalisation is inside the graph. It returns ``probabilities``
-(N, K, softmax) and ``cams`` (N, K, h, w): the class activation maps of the last residual
-stage. For global average pooling followed by a linear head, Grad-CAM at that stage equals
+(N, K, softmax) and ``cams`` (N, K, h, w): the class activation maps of the last feature
+map. For global average pooling followed by a linear head, Grad-CAM at that map equals
 CAM (the gradient of a logit with respect to a feature map is its head weight / (h·w)), so
 heat maps cost one 1×1 product with the head's weights instead of a backward pass.
 
@@ -25,32 +25,34 @@ from torch import nn
 
 from .. import __version__
 from ..errors import FercliError
-from .checkpoint import Checkpoint, load_checkpoint
+from .bundled import open_checkpoint
+from .checkpoint import Checkpoint
 
 OPSET = 17
 INPUT_CONTRACT = "float32 (N, C, S, S), pixel / 255, colour as 'color', aligned; normalised inside"
 
 
 class DeployNet(nn.Module):
-    """Normalisation + backbone + head, returning probabilities and per-class CAMs."""
+    """Normalisation + network, returning probabilities and per-class CAMs. Uses only the
+    architecture hooks (``forward_features`` / ``forward_head`` / ``get_classifier``), so
+    any registered architecture exports."""
+
+    head: torch.Tensor
 
     def __init__(self, checkpoint: Checkpoint) -> None:
         super().__init__()
         self.net = checkpoint.build()
-        pre = checkpoint.preprocess
-        self.register_buffer("mean", torch.tensor(pre.mean).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(pre.std).view(1, -1, 1, 1))
-        head = self.net.fc[-1]  # Sequential(Dropout, Linear)
-        self.register_buffer("head", head.weight.detach().clone()[:, :, None, None])
+        self.normalise = checkpoint.preprocess.normaliser()
+        weight = self.net.get_classifier().weight.detach().clone()
+        self.register_buffer("head", weight[:, :, None, None])
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        n = self.net  # torchvision's ResNet; ``relu`` is SiLU when the config says so
-        x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
-        return n.layer4(n.layer3(n.layer2(n.layer1(x))))
+    def features(self, faces: torch.Tensor) -> torch.Tensor:
+        """The last feature map of faces scaled to 0..1 (normalised here)."""
+        return self.net.forward_features(self.normalise(faces))
 
     def forward(self, faces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        a = self.features((faces - self.mean) / self.std)
-        logits = self.net.fc(torch.flatten(self.net.avgpool(a), 1))
+        a = self.features(faces)
+        logits = self.net.forward_head(a)
         cams = torch.nn.functional.conv2d(a, self.head)
         return torch.softmax(logits, dim=1), cams
 
@@ -80,10 +82,10 @@ def export_onnx(checkpoint_path: str | Path, output: str | Path, opset: int = OP
         import onnx
     except ImportError:
         raise FercliError("ONNX export needs the onnx package (pip install onnx)") from None
-    checkpoint = load_checkpoint(checkpoint_path)
+    checkpoint = open_checkpoint(checkpoint_path)
     net = DeployNet(checkpoint).eval()
     pre = checkpoint.preprocess
-    dummy = torch.rand(2, len(pre.mean), pre.size, pre.size)
+    dummy = torch.rand(2, pre.channels, pre.size, pre.size)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     temp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
@@ -129,10 +131,11 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
 
 
 def parity(onnx_path: str | Path, checkpoint_path: str | Path, faces: np.ndarray) -> dict:
-    """Largest differences between ONNX Runtime and PyTorch on ``faces`` (float32 input)."""
+    """Largest differences between ONNX Runtime and PyTorch on ``faces`` in the exported
+    model's input contract (float32 (N, C, S, S), 0..1: ``Preprocess.scaled``)."""
     import onnxruntime as ort
 
-    net = DeployNet(load_checkpoint(checkpoint_path)).eval()
+    net = DeployNet(open_checkpoint(checkpoint_path)).eval()
     with torch.inference_mode():
         p_torch, c_torch = (t.numpy() for t in net(torch.from_numpy(faces)))
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])

@@ -9,31 +9,11 @@ dropout before a ``num_classes``-way head. About 11.2M parameters.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
-
 import torch
 from torch import nn
+from torchvision.models.resnet import BasicBlock, ResNet
 
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Everything needed to rebuild the network; stored in every checkpoint."""
-
-    arch: str = "resnet18_64"
-    in_channels: int = 1
-    num_classes: int = 6
-    # Measured on FER-2013 (2,000 train faces, 3 CPU epochs, val = 2,982 PublicTest faces):
-    # with max-pool val acc 0.327 / macro-F1 0.182 at 141 img/s, without 0.329 / 0.171 at
-    # 41 img/s. Equal accuracy at 3.4x the speed, so the max-pool stays by default; a
-    # full-length comparison (GPU) is due in the model ablations.
-    maxpool: bool = True
-    activation: Literal["relu", "silu"] = "silu"
-    dropout: float = 0.3
-    attention: Literal["none", "se", "cbam"] = "none"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from .base import FaceNet, ModelConfig, register_architecture
 
 
 class SqueezeExcite(nn.Module):
@@ -81,14 +61,32 @@ def _swap_activations(module: nn.Module) -> None:
             _swap_activations(child)
 
 
-def resnet18_64(config: ModelConfig) -> nn.Module:
-    """Build the network a config describes (random initialisation)."""
-    from torchvision.models import resnet18
+class FaceResNet(FaceNet, ResNet):
+    """torchvision's ResNet with the face-network hooks (same submodules, so the same
+    state-dict keys as the plain ResNet earlier checkpoints were saved from)."""
 
-    net = resnet18(weights=None, num_classes=config.num_classes)
+    cam_layers = ("layer2", "layer3", "layer4")
+    default_cam_layer = "layer3"
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # relu is SiLU when configured
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        pooled = torch.flatten(self.avgpool(features), 1)
+        return pooled if pre_logits else self.fc(pooled)
+
+    def get_classifier(self) -> nn.Linear:
+        return self.fc[-1]  # Sequential(Dropout, Linear)
+
+
+@register_architecture("resnet18_64")
+def resnet18_64(config: ModelConfig) -> FaceNet:
+    """Build the network a config describes (random initialisation)."""
+    net = FaceResNet(BasicBlock, [2, 2, 2, 2], num_classes=config.num_classes)
     net.conv1 = nn.Conv2d(config.in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
     if not config.maxpool:
-        net.maxpool = nn.Identity()
+        net.maxpool = nn.Identity()  # type: ignore[assignment]
     if config.attention != "none":
         block_attention = SqueezeExcite if config.attention == "se" else CBAM
         for stage in (net.layer1, net.layer2, net.layer3, net.layer4):
@@ -97,5 +95,5 @@ def resnet18_64(config: ModelConfig) -> nn.Module:
                 block.bn2 = nn.Sequential(block.bn2, block_attention(channels))
     if config.activation == "silu":
         _swap_activations(net)
-    net.fc = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(512, config.num_classes))
+    net.fc = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(512, config.num_classes))  # type: ignore[assignment]
     return net

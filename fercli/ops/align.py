@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..core.alignment import POINT_WEIGHTS, TEMPLATE_NAME, apply, similarity, template, warp
+from ..core.alignment import apply, similarity, template_of, warp
 from ..core.images import Color, resize, to_color
 from ..core.media import is_faceset
 from ..core.progress import NullProgress, Progress
@@ -54,6 +54,9 @@ class AlignOptions:
     fallback: Literal["resize", "detect", "skip"] = "resize"
     detector: DetectorOptions = field(default_factory=DetectorOptions)
     every: int = 1
+    # An alignment record to align onto (a model's, from its checkpoint: fer explain and
+    # fer live use the model's template); None: fercli's template.
+    template: dict[str, Any] | None = None
 
 
 @dataclass
@@ -165,7 +168,7 @@ def align_chunk(
     images = chunk["images"]
     n = len(images)
     size = options.size
-    target = template(size)
+    target, weights, _ = template_of(options.template, size)
     if "landmarks" in chunk and not options.detect:
         lm = _landmarks_in_image(chunk, images.shape[1:])
     else:
@@ -182,7 +185,7 @@ def align_chunk(
     images = to_color(images, color)
     out_images = np.empty((n, size, size, images.shape[3]), np.uint8)
     if have.any():
-        matrices = similarity(lm[have], target, POINT_WEIGHTS)
+        matrices = similarity(lm[have], target, weights)
         out_images[have] = warp(images[have], matrices, size)
         error, angle = _eye_quality(matrices, lm[have], target)
         report.eye_error.append(error)
@@ -244,12 +247,13 @@ def run_align(
             create_detector(crop_detector_options(options.detector)) if needs_detector else None
         )
         fields = {f for s in sets for f in s.fields} - {"images", "crop_boxes"}
+        points, weights, name = template_of(options.template, options.size)
         attrs = {
             "alignment": {
-                "template": TEMPLATE_NAME,
+                "template": name,
                 "size": options.size,
-                "points": np.round(template(options.size).astype(float), 3).tolist(),
-                "point_weights": POINT_WEIGHTS.tolist(),
+                "points": np.round(points.astype(float), 3).tolist(),
+                "point_weights": weights.tolist(),
                 "fallback": options.fallback,
             }
         }

@@ -23,6 +23,7 @@ from ..errors import InputError
 from ..evaluate.metrics import BINS, RESAMPLES, assess
 from ..faceset import FaceSet, FaceSetWriter
 from ..infer import LoadedModel, Predictor, count_views
+from ..infer.fields import prediction_fields
 from .inputs import open_input
 
 SPLIT_CHOICES = ("auto", "train", "val", "test", "all")
@@ -87,12 +88,6 @@ def _predict_rows(
     return out
 
 
-def entropy(probabilities: np.ndarray) -> np.ndarray:
-    """Entropy of each row, in nats."""
-    p = np.clip(probabilities.astype(np.float64), 1e-12, 1)
-    return -(p * np.log(p)).sum(axis=1)
-
-
 def write_predictions(
     faceset: FaceSet,
     rows: np.ndarray,
@@ -114,13 +109,7 @@ def write_predictions(
         done = 0
         for batch in faceset.iter_rows(rows):
             p = probabilities[done : done + len(batch["images"])]
-            batch |= {
-                "probabilities": p,
-                "predictions": p.argmax(axis=1).astype(np.int16),
-                "confidence": p.max(axis=1),
-                "entropy": entropy(p).astype(np.float32),
-            }
-            writer.append(batch)
+            writer.append(batch | prediction_fields(p))
             done += len(p)
 
 

@@ -16,25 +16,25 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from ..core.device import resolve_device
-from ..core.images import conform, decode_image, to_color
+from ..core.images import Color, conform, decode_image, to_color
 from ..core.media import is_faceset
 from ..core.progress import NullProgress, Progress
 from ..detect import DetectorOptions
 from ..errors import InputError
-from ..explain.cam import DEFAULT_LAYER, Explainer
+from ..explain.cam import Explainer
 from ..explain.overlay import card, grid, heat
 from ..faceset import FaceSet, FaceSetWriter
 from ..faceset.atomic import STDIO, claim, commit, discard, temp_sibling
 from ..infer import LoadedModel, Predictor
+from ..infer.fields import prediction_fields
 from .align import AlignOptions, run_align
-from .evaluate import entropy
 from .importing import run_import
 from .inputs import open_input
 
@@ -46,7 +46,7 @@ class ExplainOptions:
     """``fer explain`` settings (see ``fer explain --help``)."""
 
     method: str = "gradcam"
-    layer: str = DEFAULT_LAYER
+    layer: str | None = None  # None: the architecture's default CAM layer
     target: str = "predicted"  # "predicted", "true" or a class name
     max_overlays: int | None = 200
     crops: bool = False
@@ -120,10 +120,12 @@ def run_explain(
             f"--target {options.target!r}: predicted, true, or a class ({', '.join(classes)})"
         )
     explainer = Explainer(model, options.method, options.layer)
+    options = replace(options, layer=explainer.layer)
     started = time.perf_counter()
     out_dir = temp_sibling(output, directory=True)
     try:
         with ExitStack() as stack:
+            stack.enter_context(explainer)
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fercli-explain-")))
             sets = [p for p in inputs if str(p) == STDIO or is_faceset(Path(p))]
             if sets and len(inputs) > 1:
@@ -134,7 +136,12 @@ def run_explain(
                 source = _faces_from_crops(inputs, tmp / "crops.h5", classes, pre.size, pre.color)
             else:
                 source = tmp / "aligned.h5"
-                align = AlignOptions(size=pre.size, color=pre.color, detector=options.detector)
+                align = AlignOptions(
+                    size=pre.size,
+                    color=cast(Color, pre.color),
+                    detector=options.detector,
+                    template=pre.alignment or None,  # the model's own template
+                )
                 run_align(inputs, source, align, progress)
             faceset = stack.enter_context(open_input(source, progress))
             if not len(faceset):
@@ -210,14 +217,7 @@ def _explain_set(
                 [p.argmax() if t is None else t for p, t in zip(probs, targets, strict=True)]
             )
             writer.append(
-                {
-                    **chunk,
-                    "saliency": maps.astype(np.float16),
-                    "probabilities": probs,
-                    "predictions": probs.argmax(axis=1).astype(np.int16),
-                    "confidence": probs.max(axis=1),
-                    "entropy": entropy(probs).astype(np.float32),
-                }
+                {**chunk, "saliency": maps.astype(np.float16), **prediction_fields(probs)}
             )
             for cls in np.unique(chosen):
                 members = chosen == cls

@@ -160,7 +160,7 @@ def run_live(
                     log.write(json.dumps(record) + "\n")
                 frames += 1
                 with_faces += bool(faces)
-                shown = draw(frame.copy(), faces, engine.classes, engine.size, bars=bars,
+                shown = draw(frame.copy(), faces, engine.classes, engine.preprocess.size, bars=bars,
                              heatmap=heatmap, fps=fps)  # fmt: skip
                 if run.record is not None:
                     if writer is None:

@@ -56,22 +56,14 @@ def _embedder(options: MergeOptions):
     """faces → embedding rows; the model's penultimate features, or model-free pixels."""
     if options.model is None:
         return cur.pixels, "pixels16-standardised-pca32"
-    import torch
-
     from ..infer import LoadedModel
-    from ..model.export import DeployNet
 
     model = LoadedModel.load(options.model)
-    net = DeployNet(model.checkpoint).eval()
 
     def embed(images: np.ndarray) -> np.ndarray:
-        x = np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / 255
-        out = []
-        with torch.inference_mode():
-            for lo in range(0, len(x), 256):
-                t = torch.from_numpy(x[lo : lo + 256])
-                out.append(net.features((t - net.mean) / net.std).mean(dim=(2, 3)).numpy())
-        return np.concatenate(out)
+        return np.concatenate(
+            [model.embed(images[lo : lo + 256]) for lo in range(0, len(images), 256)]
+        )
 
     return embed, f"penultimate features of {Path(options.model).name}"
 

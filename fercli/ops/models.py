@@ -3,11 +3,16 @@ what each needs and how well it did."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import torch
+
 from ..errors import InputError
-from ..model.bundled import BundledModel, bundled, bundled_models
-from ..model.checkpoint import load_checkpoint
+from ..model import bundled as bundled_mod
+from ..model.bundled import BundledModel, bundled, bundled_models, resolve_model
+from ..model.checkpoint import load_checkpoint, save_checkpoint
 from .doctor import detectors
 
 
@@ -53,3 +58,50 @@ def list_models(name: str | None = None) -> dict[str, Any]:
         names = ", ".join(m.name for m in bundled_models()) or "none"
         raise InputError(f"{name}: no bundled model of that name (bundled: {names})")
     return {"models": [describe(model, card=True)]}
+
+
+def publictest_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures of a ``fer eval`` JSON report, as stored in a bundled
+    checkpoint's metrics (what ``fer models`` lists without reading the card)."""
+    try:
+        model = report["models"][0]
+        return {
+            "data": Path(report["data"]["path"]).name,
+            "split": report["data"]["split"],
+            "faces": report["data"]["faces"],
+            "accuracy": model["accuracy"],
+            "macro_f1": model["macro_f1"],
+            "recall": {c: s["recall"]["value"] for c, s in model["per_class"].items()},
+            "ece": model["calibration"]["ece"],
+        }
+    except (KeyError, IndexError, TypeError) as exc:
+        raise InputError(f"not a fer eval JSON report (no {exc})") from None
+
+
+def make_bundle(source: str | Path, name: str, report: dict[str, Any] | None = None) -> Path:
+    """Write ``source`` (a best-epoch checkpoint: recipe and provenance, no optimiser
+    state) as the bundled model ``name``, its floating weights in half precision and
+    ``report``'s figures added to its metrics; it is loaded back before this returns."""
+    checkpoint = load_checkpoint(resolve_model(source))
+    checkpoint.state_dict = {
+        k: v.half() if v.is_floating_point() else v for k, v in checkpoint.state_dict.items()
+    }
+    if report is not None:
+        checkpoint.metrics = {**checkpoint.metrics, "evaluation": publictest_summary(report)}
+    target = bundled_mod.WEIGHTS_DIR / f"{name}.pt"
+    save_checkpoint(target, checkpoint)
+    with torch.no_grad():
+        load_checkpoint(target).build()
+    return target
+
+
+def run_bundle(source: str | Path, name: str, report: str | Path | None = None) -> dict[str, Any]:
+    """``fer models NAME --bundle CHECKPOINT [--report eval.json]``: what was written."""
+    figures = None
+    if report is not None:
+        try:
+            figures = json.loads(Path(report).read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{report}: not a readable JSON report ({exc})") from None
+    target = make_bundle(source, name, figures)
+    return {"models": [describe(BundledModel(name, target, target.with_suffix(".md")))]}

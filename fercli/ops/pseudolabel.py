@@ -21,7 +21,8 @@ from ..core.device import resolve_device
 from ..core.progress import NullProgress, Progress
 from ..faceset import FaceSetWriter
 from ..infer import LoadedModel, Predictor
-from .evaluate import entropy, select_rows
+from ..infer.fields import certainty, prediction_fields
+from .evaluate import select_rows
 from .inputs import open_input
 
 
@@ -43,7 +44,6 @@ def run_pseudolabel(
     with open_input(data, progress) as faceset:
         warnings = predictor.check(faceset)
         rows, split_name = select_rows(faceset, split)
-        k = len(faceset.classes)
         attrs = {
             **faceset.inherited_attrs(),
             "pseudo_labels": {
@@ -72,15 +72,10 @@ def run_pseudolabel(
                 truth = batch["labels"]
                 known += int((truth >= 0).sum())
                 agree += int(((truth >= 0) & (truth == predicted)).sum())
-                h = entropy(p)
-                batch |= {
+                batch |= prediction_fields(p) | {
                     "labels": np.where(confident, predicted, -1).astype(np.int16),
                     "soft_labels": p,
-                    "probabilities": p,
-                    "predictions": predicted.astype(np.int16),
-                    "confidence": p.max(axis=1),
-                    "entropy": h.astype(np.float32),
-                    "weight": (1 - h / np.log(k)).clip(0, 1).astype(np.float32),
+                    "weight": np.asarray(certainty(p), dtype=np.float32),
                 }
                 writer.append(batch)
                 kept += int(confident.sum())

@@ -34,7 +34,9 @@ from ..core.metrics import summary
 from ..core.progress import NullProgress, Progress
 from ..errors import InputError
 from ..faceset import open_faceset
+from ..infer.fields import certainty
 from ..model import ModelConfig, create_model
+from ..model.bundled import open_checkpoint
 from ..model.checkpoint import Checkpoint, Preprocess, load_checkpoint, save_checkpoint
 from . import data as data_mod
 from .augment import AugmentOptions, erase, geometric, mix
@@ -185,6 +187,14 @@ class Trainer:
         self.mean, self.std = data_mod.channel_stats(self.train.images)
         init = self._initial(options.init, config) if options.init else None
         self.config = config if init is None else init.config
+        self.preprocess = Preprocess(
+            size=self.size,
+            color=self.color,
+            mean=tuple(self.mean.tolist()),
+            std=tuple(self.std.tolist()),
+            alignment=self.alignment,
+        )
+        self._normalise = self.preprocess.normaliser().to(self.device)
         counts = self.train.counts(k)
         self.weights = class_weights(counts, options.loss).to(self.device)
         self.offsets = logit_offsets(counts, options.loss).to(self.device)
@@ -212,7 +222,7 @@ class Trainer:
     def _initial(self, spec: str, config: ModelConfig) -> Checkpoint:
         """The ``--init`` checkpoint, fitted to this set: its architecture and normalisation
         (the weights were learnt on those inputs), a fresh head where the classes differ."""
-        init = load_checkpoint(spec)
+        init = open_checkpoint(spec)
         if init.config.in_channels != config.in_channels:
             raise InputError(
                 f"--init {spec}: takes {init.preprocess.color} faces, the set is {self.color}"
@@ -240,9 +250,7 @@ class Trainer:
                 raise InputError(f"{path}: has no soft labels (make it with fer pseudolabel)")
             pseudo = data_mod.load(ps, np.flatnonzero(ps.read("labels") >= 0), pseudo=True)
         if pseudo.weight is None:
-            p = torch.nan_to_num(pseudo.soft).clamp_min(1e-12)
-            entropy = -(p * p.log()).sum(dim=1)
-            pseudo.weight = (1 - entropy / np.log(len(self.classes))).clamp(0, 1)
+            pseudo.weight = certainty(pseudo.soft)
         pseudo.stage = torch.full((len(pseudo),), -1, dtype=torch.int16)
         return pseudo
 
@@ -277,11 +285,6 @@ class Trainer:
         return torch.cat([pool[torch.randperm(len(pool), generator=gen)] for _ in range(rounds)])[
             :n
         ]
-
-    def _normalise(self, x: torch.Tensor) -> torch.Tensor:
-        mean = self.mean.to(x.device)[None, :, None, None]
-        std = self.std.to(x.device)[None, :, None, None]
-        return (x - mean) / std
 
     def _autocast(self):
         return torch.autocast(
@@ -391,14 +394,8 @@ class Trainer:
     def _checkpoint(
         self, model: torch.nn.Module, metrics: dict[str, Any], train: dict[str, Any]
     ) -> Checkpoint:
-        pre = Preprocess(
-            size=self.size,
-            color=self.color,
-            mean=tuple(self.mean.tolist()),
-            std=tuple(self.std.tolist()),
-            alignment=self.alignment,
-        )
-        return Checkpoint(self.config, tuple(self.classes), pre, model.state_dict(), train, metrics)
+        state = model.state_dict()
+        return Checkpoint(self.config, tuple(self.classes), self.preprocess, state, train, metrics)
 
     def _train_record(self) -> dict[str, Any]:
         o = self.options

@@ -1,0 +1,99 @@
+"""The input contract of a model, stated once and stored in its checkpoint: which faces it
+takes (size, colour, framing) and how pixels become its input. Training, inference, export,
+the live engines, merge's embedder and the parity check all go through this one transform,
+and live/explain align faces onto the template the model was trained on, so a model trained
+at another size, zoom or template is fed exactly what it learnt from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..core.alignment import template_of
+from ..core.images import Color, to_color
+
+
+class Normalise(nn.Module):
+    """(x − mean) / std per channel, for pixel values already scaled to 0..1. A module (with
+    buffers), so the exported ONNX graph carries the normalisation inside it."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """What faces a model takes and how they are normalised.
+
+    ``alignment`` is the face set's alignment record at training time (template name, size,
+    points, point weights), empty for a model trained on unaligned dataset crops.
+    """
+
+    size: int = 64
+    color: str = "gray"
+    mean: tuple[float, ...] = (0.5,)
+    std: tuple[float, ...] = (0.25,)
+    alignment: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.color == "gray" else 3
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "size": self.size,
+            "color": self.color,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "alignment": self.alignment,
+        }
+
+    @classmethod
+    def from_dict(cls, stored: dict[str, Any]) -> Preprocess:
+        """From a checkpoint's ``preprocess`` entry or an exported model's metadata."""
+        return cls(
+            size=int(stored.get("size", 64)),
+            color=str(stored.get("color", "gray")),
+            mean=tuple(float(v) for v in stored.get("mean", (0.5,))),
+            std=tuple(float(v) for v in stored.get("std", (0.25,))),
+            alignment=dict(stored.get("alignment") or {}),
+        )
+
+    def normaliser(self) -> Normalise:
+        return Normalise(self.mean, self.std)
+
+    def scaled(self, images: np.ndarray) -> np.ndarray:
+        """uint8 faces (N, S, S, C) in any colour → float32 (N, C, S, S) in 0..1, in the
+        model's colour: the input of an exported model (normalised inside its graph)."""
+        images = to_color(images, cast(Color, self.color))
+        return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+
+    def to_tensor(self, images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+        """uint8 faces (N, S, S, C) in any colour → the normalised batch (N, C, S, S)."""
+        images = to_color(images, cast(Color, self.color))
+        x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
+        x = x.permute(0, 3, 1, 2).float().div_(255)
+        return self.normaliser().to(x.device)(x)
+
+    def template(self) -> np.ndarray:
+        """The five landmark positions (5, 2) faces are aligned onto for this model: the
+        points stored at training time, rescaled to the input size; the package template
+        for a model trained on unaligned crops (those are framed like it)."""
+        return template_of(self.alignment, self.size)[0]
+
+    def point_weights(self) -> np.ndarray:
+        """Least-squares weights of the five points at training time."""
+        return template_of(self.alignment, self.size)[1]

@@ -1,0 +1,185 @@
+"""The model contract: a checkpoint's stored preprocessing drives every consumer, and any
+architecture that provides the hooks of :class:`fercli.model.FaceNet` goes through train →
+export → explain → live → merge unchanged.
+
+The model here is a second, tiny architecture trained on generated faces framed by a
+non-default template (zoom 0.6 instead of fercli's 0.85), so both properties are shown by
+one short training run.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from fercli.core.alignment import ARCFACE_112, TEMPLATE_NAME, apply, template
+from fercli.core.taxonomy import CLASSES
+from fercli.detect.base import Detections
+from fercli.faceset import FaceSetWriter, open_faceset
+from fercli.model import ARCHITECTURES, FaceNet, ModelConfig
+from fercli.model.bundled import open_checkpoint
+from fercli.testing.synth import make_faces
+
+ARCH = "tiny_test"
+ZOOM = 0.6
+
+
+def custom_points(size: int = 64) -> np.ndarray:
+    return (((ARCFACE_112 / 112.0 - 0.5) * ZOOM + 0.5) * size).astype(np.float32)
+
+
+RECORD = {
+    "template": "arcface-5pt-zoom0.6",
+    "size": 64,
+    "points": custom_points().round(3).tolist(),
+    "point_weights": [2.0, 2.0, 1.0, 1.0, 1.0],
+    "fallback": "resize",
+}
+
+
+class TinyNet(FaceNet):
+    """Three strided conv blocks, global average pooling, a linear head: nothing ResNet."""
+
+    cam_layers = ("block1", "block2", "block3")
+    default_cam_layer = "block2"
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+
+        def block(cin: int, cout: int) -> nn.Sequential:
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, 2, 1), nn.BatchNorm2d(cout), nn.ReLU())
+
+        self.block1 = block(config.in_channels, 16)
+        self.block2 = block(16, 32)
+        self.block3 = block(32, 64)
+        self.classifier = nn.Linear(64, config.num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block3(self.block2(self.block1(x)))
+
+    def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        pooled = features.mean(dim=(2, 3))
+        return pooled if pre_logits else self.classifier(pooled)
+
+    def get_classifier(self) -> nn.Linear:
+        return self.classifier
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """(checkpoint, labelled set) of TinyNet trained on a zoom-0.6 aligned set."""
+    from fercli.train.engine import Trainer, TrainOptions
+
+    ARCHITECTURES[ARCH] = TinyNet
+    root = tmp_path_factory.mktemp("tiny")
+    train_set, val_set = root / "train.h5", root / "val.h5"
+    for path, n, seed in ((train_set, 600, 0), (val_set, 200, 1)):
+        faces = make_faces(n, 64, seed=seed)
+        with FaceSetWriter(path, classes=CLASSES, color="gray", attrs={"alignment": RECORD}) as w:
+            w.append({"images": faces.images, "labels": faces.labels})
+    options = TrainOptions(
+        model=ModelConfig(arch=ARCH), epochs=10, batch_size=64, lr=1e-2, scheduler="cosine"
+    )
+    checkpoint = root / "tiny.pt"
+    Trainer(train_set, checkpoint, options, val_source=val_set).run()
+    yield checkpoint, val_set
+    ARCHITECTURES.pop(ARCH, None)
+
+
+class FixedDetector:
+    """Reports one face with the given landmarks on every frame."""
+
+    def __init__(self, landmarks: np.ndarray) -> None:
+        lo, hi = landmarks.min(0) - 20, landmarks.max(0) + 20
+        self.found = Detections(
+            np.array([[*lo, *hi]], np.float32), landmarks[None].astype(np.float32),
+            np.array([0.99], np.float32),
+        )  # fmt: skip
+
+    def detect(self, image: np.ndarray) -> Detections:
+        return self.found
+
+
+def test_the_checkpoint_keeps_the_architecture_and_the_template(tiny):
+    checkpoint = open_checkpoint(tiny[0])
+    assert checkpoint.config.arch == ARCH and isinstance(checkpoint.build(), TinyNet)
+    assert checkpoint.preprocess.alignment["template"] == "arcface-5pt-zoom0.6"
+    np.testing.assert_allclose(checkpoint.preprocess.template(), custom_points(), atol=1e-3)
+    np.testing.assert_allclose(checkpoint.preprocess.template() * 0.5,
+                               _rescaled(checkpoint, 32), atol=1e-3)  # fmt: skip
+
+
+def _rescaled(checkpoint, size: int) -> np.ndarray:
+    from dataclasses import replace
+
+    return replace(checkpoint.preprocess, size=size).template()
+
+
+@pytest.mark.parametrize("engine", ["torch", "onnx"])
+def test_live_aligns_faces_onto_the_models_template(tiny, engine):
+    from fercli.live.engine import load_engine
+    from fercli.live.pipeline import LiveOptions, LivePipeline
+
+    # landmarks of a face three times the template's size, rotated 10 degrees, in a frame
+    angle = np.radians(10)
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    landmarks = (template(64).astype(np.float64) - 32) @ rot.T * 3 + (160, 120)
+    frame = np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    pipeline = LivePipeline(load_engine(tiny[0], engine), FixedDetector(landmarks), LiveOptions())
+    (face,) = pipeline.process(frame)
+    mapped = apply(face.matrix[None].astype(np.float64), landmarks[None])[0]
+    assert np.abs(mapped - custom_points()).max() < 0.05  # on the model's points
+    assert np.abs(mapped - template(64)).max() > 3  # not the package's
+    assert face.probabilities.shape == (6,) and face.cams.shape[0] == 6
+
+
+def test_explain_aligns_photos_onto_the_models_template(cli, tiny, models, wild, tmp_path):
+    from fercli.ops.align import AlignOptions, run_align
+
+    photo = wild / "biden.jpg"
+    result = cli("explain", "-m", tiny[0], photo, "-o", tmp_path / "x", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["layer"] == "block2"  # the architecture's default
+    own, package = tmp_path / "own.h5", tmp_path / "package.h5"
+    run_align([photo], own, AlignOptions(size=64, color="gray", template=RECORD))
+    run_align([photo], package, AlignOptions(size=64, color="gray"))
+    with open_faceset(tmp_path / "x" / "maps.h5") as m, open_faceset(own) as a:
+        assert m.attrs["alignment"]["template"] == "arcface-5pt-zoom0.6"
+        ours = a.read("images")
+        np.testing.assert_array_equal(m.read("images"), ours)
+    with open_faceset(package) as p:
+        assert p.attrs["alignment"]["template"] == TEMPLATE_NAME
+        assert p.read("images").shape == ours.shape
+        assert np.abs(p.read("images").astype(int) - ours).mean() > 10  # another framing
+
+
+def test_a_second_architecture_goes_through_every_command(cli, tiny, tmp_path):
+    checkpoint, faces = tiny
+    exported = cli("export", "-m", checkpoint, "-o", tmp_path / "t.onnx", "--check", "64",
+                   "--json")  # fmt: skip
+    assert exported.exit_code == 0, exported.output
+    parity = json.loads(exported.stdout)["parity"]
+    assert parity["max_probability_difference"] < 1e-4 and parity["same_predictions"]
+
+    explained = cli("explain", "-m", checkpoint, faces, "-o", tmp_path / "x", "--json")
+    assert explained.exit_code == 0, explained.output
+    summary = json.loads(explained.stdout)
+    assert summary["faces"] == 200 and summary["map_grid"] == [16, 16]
+    with open_faceset(tmp_path / "x" / "maps.h5") as m:
+        maps, labels, predictions = m.read("saliency"), m.read("labels"), m.read("predictions")
+    assert maps.shape == (200, 64, 64) and maps.min() >= 0 and maps.max() <= 1
+    assert (predictions == labels).mean() > 0.4  # it learnt: chance is 1/6
+
+    evaluated = cli("eval", "-m", checkpoint, faces, "--json")
+    assert evaluated.exit_code == 0, evaluated.output
+    accuracy = json.loads(evaluated.stdout)["models"][0]["accuracy"]["value"]
+    assert accuracy == pytest.approx((predictions == labels).mean(), abs=1e-6)
+
+    merged = cli("merge", faces, faces, "--keep-duplicates", "--target", faces, "-m", checkpoint,
+                 "-o", tmp_path / "m.h5", "--threshold", "0", "--json")  # fmt: skip
+    assert merged.exit_code == 0, merged.output
+    assert "tiny.pt" in json.loads(merged.stdout)["target"]["embedding"]

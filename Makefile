@@ -10,7 +10,7 @@ ifneq ($(wildcard $(SHARED)/models/*.onnx),)
 export FERCLI_MODELS ?= $(abspath $(SHARED)/models)
 endif
 
-.PHONY: install test test-fast lint format docs bench demo clean
+.PHONY: install test test-fast typecheck lint format docs bench demo clean
 
 # The environment is rebuilt when the dependency files change; constraints.txt pins torch.
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -23,11 +23,14 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed  ## create .venv with fercli (editable) and the dev tools
 
-test: install  ## the full suite, slow real-data tests included (what CI runs)
+test: install typecheck  ## type check, then the full suite, slow real-data tests included (what CI runs)
 	$(BIN)/python -m pytest
 
-test-fast: install  ## skip the slow end-to-end tests
-	$(BIN)/python -m pytest -m "not slow"
+typecheck: install  ## mypy over fercli/ (settings in pyproject.toml)
+	$(BIN)/mypy
+
+test-fast: install  ## every command, in under 3 minutes: no slow tests, no ResNet-18 fixture
+	$(BIN)/python -m pytest -m "not slow and not resnet"
 
 lint: install  ## ruff lint + format check
 	$(BIN)/ruff check fercli tests benchmarks

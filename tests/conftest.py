@@ -18,6 +18,15 @@ FER2013_CSV = SHARED / "data" / "fer2013" / "fer2013.csv.gz"
 FERPLUS_CSV = SHARED / "data" / "fer2013" / "fer2013new.csv"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the session's ResNet-18 (a minute of training before the first) are marked
+    ``resnet``: ``make test-fast`` leaves them and the slow ones out and still runs every
+    command (tests/test_contract.py drives the model commands with a tiny network)."""
+    for item in items:
+        if "synth_model" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.resnet)
+
+
 def need(path: Path) -> Path:
     """Skip the test, saying why, when a real-data file is not available."""
     if not path.exists():

@@ -179,6 +179,12 @@ def test_a_second_architecture_goes_through_every_command(cli, tiny, tmp_path):
     accuracy = json.loads(evaluated.stdout)["models"][0]["accuracy"]["value"]
     assert accuracy == pytest.approx((predictions == labels).mean(), abs=1e-6)
 
+    pseudo = cli("pseudolabel", "-m", checkpoint, faces, "-o", tmp_path / "p.h5", "--json")
+    assert pseudo.exit_code == 0, pseudo.output
+    assert json.loads(pseudo.stdout)["agreement_with_existing_labels"] == pytest.approx(
+        accuracy, abs=1e-3
+    )
+
     merged = cli("merge", faces, faces, "--keep-duplicates", "--target", faces, "-m", checkpoint,
                  "-o", tmp_path / "m.h5", "--threshold", "0", "--json")  # fmt: skip
     assert merged.exit_code == 0, merged.output

@@ -66,6 +66,21 @@ def test_half_precision_bundle_predicts_like_its_source(synth_model, tmp_path, m
     assert (full.argmax(1) == half.argmax(1)).mean() >= 0.98
 
 
+def test_fer_models_bundles_a_checkpoint_with_its_report(cli, synth_model, tmp_path, monkeypatch):
+    checkpoint, test_set = synth_model
+    monkeypatch.setattr(bundled_mod, "WEIGHTS_DIR", tmp_path)
+    report = tmp_path / "eval.json"
+    assert cli("eval", "-m", checkpoint, test_set, "-o", report, "--resamples", "0").exit_code == 0
+    result = cli("models", "synth", "--bundle", checkpoint, "--report", report, "--json")
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)["models"]
+    assert entry["path"] == str(tmp_path / "synth.pt") and not entry["default"]
+    evaluation = json.loads(report.read_text())["models"][0]
+    assert entry["evaluation"]["accuracy"] == evaluation["accuracy"]
+    assert cli("models", "--bundle", checkpoint).exit_code == 2  # no NAME
+    assert cli("models", "synth", "--report", report).exit_code == 2  # no --bundle
+
+
 def test_fer_models_lists_and_shows_the_card(cli):
     result = cli("models", "--json")
     assert result.exit_code == 0, result.output

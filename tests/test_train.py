@@ -35,6 +35,7 @@ FAST = TrainOptions(
 )
 
 
+@pytest.mark.slow
 def test_learns_generated_faces_to_95_percent(synth_set, tmp_path):
     out = tmp_path / "model.pt"
     result = Trainer(synth_set, out, FAST).run()
@@ -61,6 +62,7 @@ class _KillAt:
         pass
 
 
+@pytest.mark.slow
 def test_resume_gives_the_same_result_as_an_uninterrupted_run(synth_set, tmp_path):
     options = TrainOptions(
         model=ModelConfig(maxpool=True),
@@ -281,6 +283,7 @@ def test_precision_auto_follows_the_hardware(monkeypatch):
         device_mod.resolve_precision("fp8", cpu)
 
 
+@pytest.mark.slow
 def test_bf16_and_fp32_training_agree(synth_set, tmp_path):
     """bf16 autocast changes the arithmetic, not what is learnt: same data, same seed."""
     scores = {}
@@ -292,6 +295,7 @@ def test_bf16_and_fp32_training_agree(synth_set, tmp_path):
     assert abs(gap) <= 0.05
 
 
+@pytest.mark.slow
 def test_init_continues_from_a_model_and_replaces_a_head_of_other_classes(synth_set, tmp_path):
     base = tmp_path / "base.pt"
     before = Trainer(synth_set, base, replace(FAST, epochs=3)).run()["best"]["val_accuracy"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import typer
 
@@ -72,9 +72,9 @@ def align_command(
     check_outputs({target: "faceset"}, inputs)
     options = AlignOptions(
         size=size,
-        color=color,
+        color=cast(Literal["keep", "gray", "rgb"], color),
         detect=detect,
-        fallback=fallback,  # type: ignore[arg-type]
+        fallback=cast(Literal["resize", "detect", "skip"], fallback),
         detector=opt.build(backend, score, nms, min_size, weights, max_side),
         every=every,
     )

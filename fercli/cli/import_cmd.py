@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from ..datasets import IMPORTERS
 from .common import (
     RichProgress,
     console,
@@ -18,7 +19,7 @@ from .common import (
     resolve_output,
 )
 
-FORMATS = ["auto", "fer2013", "fer2013-folder", "rafdb", "affectnet-yolo", "ckplus", "imagefolder"]
+FORMATS = ["auto", *IMPORTERS]  # listed from the registry (a light import: no decoding)
 
 
 def _label_map(values: list[str]) -> dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import typer
 
@@ -142,10 +142,10 @@ def train_command(
     options = TrainOptions(
         model=ModelConfig(
             maxpool=maxpool,
-            activation=activation,
-            dropout=dropout,  # type: ignore[arg-type]
-            attention=attention,
-        ),  # type: ignore[arg-type]
+            activation=cast(Literal["relu", "silu"], activation),
+            dropout=dropout,
+            attention=cast(Literal["none", "se", "cbam"], attention),
+        ),
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,

@@ -66,9 +66,9 @@ def decode_image(path: Path) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
-            im.load()  # force a full decode so truncation raises here
-            im = ImageOps.exif_transpose(im)
+        with Image.open(path) as opened:
+            opened.load()  # force a full decode so truncation raises here
+            im: Image.Image = ImageOps.exif_transpose(opened)
             mode = im.mode
             if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
                 im = im.convert("RGBA")

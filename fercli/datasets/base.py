@@ -8,14 +8,13 @@ happen here once, identically for every dataset.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
 import numpy as np
 
@@ -32,6 +31,7 @@ from ..core.images import (
 from ..core.progress import NullProgress, Progress
 from ..core.taxonomy import CLASSES, DROPPED_CLASSES, UNKNOWN, canonical
 from ..errors import DatasetFormatError, InputError
+from ..merge.dedupe import face_hashes, find_duplicates
 
 log = logging.getLogger("fercli")
 
@@ -118,7 +118,7 @@ class ImportReport:
     resized: int = 0
     padded: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
-    _digests: dict[bytes, list[int]] = field(default_factory=lambda: defaultdict(list))
+    _hashes: list[np.ndarray] = field(default_factory=list)
     _labels: list[np.ndarray] = field(default_factory=list)
     _splits: list[np.ndarray] = field(default_factory=list)
     _sources: list[np.ndarray] = field(default_factory=list)
@@ -139,41 +139,26 @@ class ImportReport:
         flat = images.reshape(n, -1)
         for i in np.flatnonzero(flat.min(axis=1) == flat.max(axis=1)):
             self.blank.append(self.total + int(i))
-        for i in range(n):
-            digest = hashlib.blake2b(flat[i].tobytes(), digest_size=16).digest()
-            self._digests[digest].append(self.total + i)
+        self._hashes.append(face_hashes(images))
         self._labels.append(labels)
         self._splits.append(splits)
         self._sources.append(np.asarray(batch.get("source", [""] * n), dtype=object))
         self.total += n
 
     def duplicates(self) -> dict[str, Any]:
-        """Groups of pixel-identical faces: within a split, across splits, label conflicts."""
-        labels = np.concatenate(self._labels) if self._labels else np.zeros(0, np.int16)
-        splits = np.concatenate(self._splits) if self._splits else np.zeros(0, object)
-        sources = np.concatenate(self._sources) if self._sources else np.zeros(0, object)
-        groups = [rows for rows in self._digests.values() if len(rows) > 1]
-        within: Counter[str] = Counter()
-        across: Counter[str] = Counter()
-        conflicting = 0
-        listed = []
-        for rows in groups:
-            group_splits = sorted(set(splits[rows]))
-            if len(group_splits) == 1:
-                within[group_splits[0]] += 1
-            else:
-                across["/".join(group_splits)] += 1
-            known = {int(v) for v in labels[rows] if v >= 0}
-            conflicting += len(known) > 1
-            listed.append([str(s) for s in sources[rows]])
-        return {
-            "groups": len(groups),
-            "faces_in_groups": sum(len(g) for g in groups),
-            "redundant_faces": sum(len(g) - 1 for g in groups),
-            "groups_within_split": dict(within),
-            "groups_across_splits": dict(across),
-            "groups_with_conflicting_labels": conflicting,
-            "members": listed,
+        """Groups of pixel-identical faces, in ``fer merge``'s vocabulary (one finder for
+        both), with the sources of each group's members."""
+        if not self._hashes:
+            return find_duplicates(np.zeros(0, "V16"), np.zeros(0), np.zeros(0)).to_dict()
+        splits = np.concatenate(self._splits)
+        found = find_duplicates(np.concatenate(self._hashes), splits, np.concatenate(self._labels))
+        sources = np.concatenate(self._sources)
+        rows = np.flatnonzero(found.size[found.group] > 1)
+        rows = rows[np.argsort(found.group[rows], kind="stable")]
+        members = np.split(sources[rows], np.flatnonzero(np.diff(found.group[rows])) + 1)
+        return found.to_dict() | {
+            "groups_with_conflicting_labels": found.conflicting_labels,  # its older name
+            "members": [[str(s) for s in m] for m in members] if len(rows) else [],
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -278,16 +263,16 @@ def choose_geometry(
     good = [it for it in items if not isinstance(headers[it.path], str)]
     if not good:
         raise InputError(f"{report.source}: none of its {len(unique_paths)} images is readable")
-    infos = [headers[it.path] for it in good]
+    infos = [cast(tuple[int, int, bool], headers[it.path]) for it in good]
     color: Color
     if options.color == "auto":
-        color = "gray" if all(info[2] for info in infos) else "rgb"  # type: ignore[index]
+        color = "gray" if all(info[2] for info in infos) else "rgb"
     else:
         color = options.color
     if options.size is not None:
         height, width = options.size
     else:
-        sizes = {info[:2] for info in infos}  # type: ignore[index]
+        sizes = {info[:2] for info in infos}
         if len(sizes) == 1 and all(it.box is None for it in good):
             height, width = sizes.pop()
         else:
@@ -299,7 +284,7 @@ def choose_geometry(
             )
             report.notes.append(f"{why}: resized to {height}x{width} (choose with --size)")
     shapes = (
-        (it.box[3] - it.box[1], it.box[2] - it.box[0]) if it.box else info[:2]  # type: ignore[index]
+        (it.box[3] - it.box[1], it.box[2] - it.box[0]) if it.box else info[:2]
         for it, info in zip(good, infos, strict=True)
     )
     pads = any(needs_padding(h, w, height, width) for h, w in shapes)

@@ -24,7 +24,7 @@ NON_EXPRESSIONS = ("unknown", "NF", "no FER+ votes")
 """Majority outcomes that are not an expression; such faces are dropped (and counted)."""
 
 _SIX = [FERPLUS_COLUMNS.index(c) for c in FERPLUS_COLUMNS if canonical(c) in CLASSES]
-_SIX_ORDER = [CLASSES.index(canonical(FERPLUS_COLUMNS[i])) for i in _SIX]  # type: ignore[arg-type]
+_SIX_ORDER = [CLASSES.index(canonical(FERPLUS_COLUMNS[i])) for i in _SIX]
 
 
 class FerPlusVotes:

@@ -4,6 +4,7 @@ offline) and as Markdown (tables only), both rendered from the JSON report dict.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import UsageError
@@ -132,7 +133,7 @@ def to_html(report: dict[str, Any]) -> str:
         "</ul><h2>Summary</h2>",
         _html_table(SUMMARY_HEADER, summary_rows(report)),
     ]
-    recalls = {
+    recalls: dict[str, Sequence[float]] = {
         m["name"]: [m["per_class"][c]["recall"]["value"] for c in classes] for m in report["models"]
     }
     out.append(f"<div class='figures'>{plots.recall_svg(recalls, classes)}</div>")

@@ -114,7 +114,7 @@ class FaceSet:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         """(H, W, C) of every face."""
-        return tuple(self._file["images"].shape[1:])  # type: ignore[return-value]
+        return tuple(self._file["images"].shape[1:])
 
     @property
     def attrs(self) -> dict[str, Any]:

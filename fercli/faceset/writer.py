@@ -72,7 +72,7 @@ class FaceSetWriter:
         self._image_shape = image_shape
         self._level = compression_level
         self._file: Any = None
-        self._temp: Path | None = None
+        self._temp: Path = Path()  # set on entering
         self._fields: tuple[str, ...] | None = None
         self._categories: dict[str, dict[str, int]] = {}
         self._count = 0
@@ -177,7 +177,7 @@ class FaceSetWriter:
         """The schema's per-face shape: ``K`` is the class count, free (None) axes are the
         sample's own (image height, width, channels)."""
         return tuple(
-            len(self.classes) if d == "K" else (sample.shape[1 + i] if d is None else d)
+            len(self.classes) if d == "K" else (sample.shape[1 + i] if d is None else int(d))
             for i, d in enumerate(field.shape)
         )
 

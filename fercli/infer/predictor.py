@@ -141,12 +141,11 @@ class Predictor:
         out = np.empty((len(images), len(self.classes)), np.float32)
         for lo in range(0, len(images), batch_size):
             batch = images[lo : lo + batch_size]
-            total = None
+            total = torch.zeros(len(batch), len(self.classes))
             for model in self.models:
                 x = model.to_input(batch)
                 for view in views(x, self.tta):
-                    p = torch.softmax(model.net(view).float(), dim=1)
-                    total = p if total is None else total + p
+                    total += torch.softmax(model.net(view).float(), dim=1).cpu()
             n_views = len(self.models) * count_views(self.tta)
-            out[lo : lo + len(batch)] = (total / n_views).cpu().numpy()
+            out[lo : lo + len(batch)] = (total / n_views).numpy()
         return out

@@ -90,9 +90,9 @@ class Tracker:
             self._prev_gray = gray
             return self.visible()
         points = np.concatenate([t.landmarks for t in self.tracks]).astype(np.float32)
-        moved, status, _ = cv2.calcOpticalFlowPyrLK(
+        moved, status, _ = cv2.calcOpticalFlowPyrLK(  # type: ignore[call-overload]
             self._prev_gray, gray, points[:, None, :], None, winSize=(15, 15), maxLevel=2
-        )
+        )  # OpenCV's stubs lack the documented None for nextPts
         moved = moved.reshape(-1, 5, 2)
         ok = status.reshape(-1, 5).astype(bool)
         for track, new, good in zip(self.tracks, moved, ok, strict=True):

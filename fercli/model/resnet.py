@@ -67,6 +67,17 @@ class FaceResNet(FaceNet, ResNet):
 
     cam_layers = ("layer2", "layer3", "layer4")
     default_cam_layer = "layer3"
+    # torchvision's attributes, typed for the checker (FaceNet's nn.Module comes first).
+    conv1: nn.Module
+    bn1: nn.Module
+    relu: nn.Module
+    maxpool: nn.Module
+    layer1: nn.Sequential
+    layer2: nn.Sequential
+    layer3: nn.Sequential
+    layer4: nn.Sequential
+    avgpool: nn.Module
+    fc: nn.Sequential
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # relu is SiLU when configured
@@ -77,7 +88,9 @@ class FaceResNet(FaceNet, ResNet):
         return pooled if pre_logits else self.fc(pooled)
 
     def get_classifier(self) -> nn.Linear:
-        return self.fc[-1]  # Sequential(Dropout, Linear)
+        head = self.fc[-1]  # Sequential(Dropout, Linear)
+        assert isinstance(head, nn.Linear)
+        return head
 
 
 @register_architecture("resnet18_64")
@@ -86,14 +99,15 @@ def resnet18_64(config: ModelConfig) -> FaceNet:
     net = FaceResNet(BasicBlock, [2, 2, 2, 2], num_classes=config.num_classes)
     net.conv1 = nn.Conv2d(config.in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
     if not config.maxpool:
-        net.maxpool = nn.Identity()  # type: ignore[assignment]
+        net.maxpool = nn.Identity()
     if config.attention != "none":
         block_attention = SqueezeExcite if config.attention == "se" else CBAM
         for stage in (net.layer1, net.layer2, net.layer3, net.layer4):
             for block in stage:
+                assert isinstance(block, BasicBlock)
                 channels = block.bn2.num_features
                 block.bn2 = nn.Sequential(block.bn2, block_attention(channels))
     if config.activation == "silu":
         _swap_activations(net)
-    net.fc = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(512, config.num_classes))  # type: ignore[assignment]
+    net.fc = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(512, config.num_classes))
     return net

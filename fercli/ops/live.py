@@ -223,7 +223,7 @@ def run_live(
 def _writer(path: Path, shape: tuple[int, ...], fps: float):
     import cv2
 
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps,
                              (shape[1], shape[0]))  # fmt: skip
     if not writer.isOpened():
         raise FercliError(f"{path}: cannot write video (try a .mp4 or .avi name)")

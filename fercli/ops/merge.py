@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from ..core.images import to_color
+from ..core.images import Color, to_color
 from ..core.progress import NullProgress, Progress
 from ..errors import ClassMismatchError, InputError
 from ..faceset import FaceSet, FaceSetWriter
@@ -100,9 +100,11 @@ def run_merge(
                     f"{first.path}'s {first.image_shape[0]}x{first.image_shape[1]}; "
                     "bring them to one size first (fer upscale / fer align --size)"
                 )
-        color = options.color
-        if color == "auto":  # a model cannot use colour that part of the data lacks
+        color: Color
+        if options.color == "auto":  # a model cannot use colour that part of the data lacks
             color = "gray" if any(s.color == "gray" for s in sets) else "rgb"
+        else:
+            color = cast(Color, options.color)
         embed, embedding_name = _embedder(options) if options.target else (None, None)
         # --- pass 1: hashes, labels, splits, domains (and embeddings) --------------------
         hashes, labels, splits, domains, embeddings = [], [], [], [], []
@@ -160,7 +162,7 @@ def run_merge(
                     at = rows[done : done + len(batch["images"])]
                     done += len(at)
                     batch["images"] = to_color(batch["images"], color)
-                    batch["domain"] = list(domains[i][at])
+                    batch["domain"] = domains[i][at]
                     for name, values in extra.items():
                         batch[name] = values[i][at]
                     writer.append(complete(batch, fields, len(at), len(first.classes)))

@@ -24,10 +24,12 @@ def run_train(
     """Train on ``data`` (validated on ``val``, else its own val split) and write ``output``;
     with ``resume``, continue from ``output``'s resumable state. Returns the summary on the
     process that writes (rank 0), None on the other ranks of a distributed run."""
-    outputs = {output: "checkpoint", state_path(output): "checkpoint"}
-    check_outputs(
-        {**outputs, metrics_path(output): "text"}, [data, val, options.pseudo, options.init]
-    )
+    outputs: dict[str | Path | None, str] = {
+        output: "checkpoint",
+        state_path(output): "checkpoint",
+        metrics_path(output): "text",
+    }
+    check_outputs(outputs, [data, val, options.pseudo, options.init])
     trainer = Trainer(data, output, options, progress, provenance, val_source=val)
     if resume:
         trainer.resume()

@@ -196,7 +196,7 @@ def write_video(
     t = np.linspace(0, 1, n)
     xs = ((w - face_size) * (0.5 + 0.4 * np.sin(2 * np.pi * t))).astype(int)
     ys = ((h - face_size) * (0.5 + 0.3 * np.cos(2 * np.pi * t))).astype(int)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
     if not writer.isOpened():
         raise RuntimeError(f"{path}: OpenCV cannot write mp4 here")
     try:

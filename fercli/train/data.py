@@ -48,7 +48,7 @@ class TrainData:
 
         soft = None
         if self.soft is not None or other.soft is not None:
-            k = (self.soft if self.soft is not None else other.soft).shape[1]
+            k = next(s for s in (self.soft, other.soft) if s is not None).shape[1]
             mine = self.soft if self.soft is not None else torch.full((n, k), float("nan"))
             theirs = other.soft if other.soft is not None else torch.full((m, k), float("nan"))
             soft = torch.cat([mine, theirs])

@@ -204,7 +204,7 @@ class Trainer:
         self.memory_format = (
             torch.channels_last if options.channels_last else torch.contiguous_format
         )
-        self.model = self.model.to(self.device, memory_format=self.memory_format)
+        self.model = self.model.to(self.device).to(memory_format=self.memory_format)
         self.ema = copy.deepcopy(self.model).eval() if options.ema > 0 else None
         self.net: torch.nn.Module = self.model  # what the training step calls
         if self.world > 1:
@@ -249,8 +249,8 @@ class Trainer:
             if "soft_labels" not in ps.fields:
                 raise InputError(f"{path}: has no soft labels (make it with fer pseudolabel)")
             pseudo = data_mod.load(ps, np.flatnonzero(ps.read("labels") >= 0), pseudo=True)
-        if pseudo.weight is None:
-            pseudo.weight = certainty(pseudo.soft)
+        if pseudo.weight is None and pseudo.soft is not None:
+            pseudo.weight = torch.as_tensor(certainty(pseudo.soft))
         pseudo.stage = torch.full((len(pseudo),), -1, dtype=torch.int16)
         return pseudo
 

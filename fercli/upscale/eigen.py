@@ -48,21 +48,21 @@ class EigenBasis:
         The d×d covariance is accumulated chunk by chunk (d = H·W, 4096 at 64×64), so any
         number of reference faces fits in memory; its top eigenvectors are the basis.
         """
-        total = None
-        outer = None
+        total: np.ndarray | float = 0.0
+        outer: np.ndarray | float = 0.0
         n = 0
         shape: tuple[int, int] | None = None
         for chunk in chunks:
             x = np.moveaxis(chunk, 3, 1).reshape(-1, chunk.shape[1] * chunk.shape[2])
             x = x.astype(np.float64) / 255.0
             shape = shape or (chunk.shape[1], chunk.shape[2])
-            total = x.sum(axis=0) if total is None else total + x.sum(axis=0)
-            outer = x.T @ x if outer is None else outer + x.T @ x
+            total = total + x.sum(axis=0)
+            outer = outer + x.T @ x
             n += len(x)
         if shape is None or n < 2:
             raise InputError("the eigen basis needs at least 2 reference faces")
-        mean = total / n
-        cov = outer / n - np.outer(mean, mean)
+        mean = np.asarray(total) / n
+        cov = np.asarray(outer) / n - np.outer(mean, mean)
         values, vectors = np.linalg.eigh(cov)
         k = min(components or len(values), n - 1, len(values))
         order = np.argsort(values)[::-1][:k]
@@ -92,7 +92,7 @@ class EigenBasis:
                     data["mean"],
                     data["components"],
                     data["variances"],
-                    tuple(int(v) for v in data["shape"]),
+                    (int(data["shape"][0]), int(data["shape"][1])),
                     int(data["faces"]),
                 )
         except (OSError, KeyError, ValueError) as exc:

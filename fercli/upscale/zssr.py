@@ -46,7 +46,7 @@ def _network(groups: int, in_ch: int, options: ZSSROptions):
         layers += [nn.Conv2d(groups * f, groups * f, 3, padding=1, groups=groups), nn.ReLU()]
     last = nn.Conv2d(groups * f, groups * in_ch, 3, padding=1, groups=groups)
     nn.init.zeros_(last.weight)  # start as plain bicubic; learn only the residual detail
-    nn.init.zeros_(last.bias)
+    nn.init.zeros_(last.bias)  # type: ignore[arg-type]  # Conv2d(bias=True) has one
     return nn.Sequential(*layers, last)
 
 

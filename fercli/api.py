@@ -1,0 +1,133 @@
+"""fercli from Python: the functions the ``fer`` commands call, for scripts and notebooks.
+
+>>> import fercli
+>>> model = fercli.load_model()                 # the bundled default, or a .pt path
+>>> model.classes
+('happy', 'surprise', 'sad', 'angry', 'disgust', 'fear')
+>>> faces = model.predict_image("photo.jpg")    # doctest: +SKIP
+>>> faces[0].label, faces[0].probabilities      # doctest: +SKIP
+
+``Model.predict`` takes face crops (any size, gray or RGB; conformed to the model's input),
+``Model.predict_faceset`` a face set, ``Model.predict_image`` a photo (faces detected and
+aligned onto the model's template first), ``Model.explain`` saliency maps. Face sets are read
+with :func:`open_faceset` and written with :class:`FaceSetWriter`. Errors are
+:class:`fercli.errors.FercliError` subclasses with one-line messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+import numpy as np
+
+from .core.alignment import similarity, warp
+from .core.images import Color, decode_image, to_color
+from .detect import Detector, DetectorOptions, create_detector
+from .faceset import FaceSet, FaceSetWriter, open_faceset
+from .infer import LoadedModel, Predictor
+from .model.preprocess import Preprocess
+
+__all__ = ["Face", "FaceSet", "FaceSetWriter", "Model", "load_model", "open_faceset"]
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face found in an image: where it is and what the model says."""
+
+    box: np.ndarray  # (4,) x1, y1, x2, y2 in image pixels
+    landmarks: np.ndarray  # (5, 2) eyes, nose tip, mouth corners
+    score: float  # detector confidence
+    face: np.ndarray  # the aligned face the model saw, uint8 (S, S, C)
+    probabilities: np.ndarray  # (K,)
+    label: str
+
+
+class Model:
+    """A loaded expression model (see :func:`load_model`)."""
+
+    def __init__(self, loaded: LoadedModel, tta: Sequence[str] = ()) -> None:
+        self.loaded = loaded
+        self._predictor = Predictor([loaded], tta)
+        self._detector: Detector | None = None
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.loaded.checkpoint.classes
+
+    @property
+    def preprocess(self) -> Preprocess:
+        """The input contract: size, colour, normalisation, alignment template."""
+        return self.loaded.checkpoint.preprocess
+
+    def _faces(self, faces: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """Crops of any size/colour → (N, S, S, C) uint8 in the model's contract."""
+        s = self.preprocess.size
+        if isinstance(faces, np.ndarray) and faces.ndim == 4 and faces.shape[1:3] == (s, s):
+            return faces
+        crops = [f[..., None] if f.ndim == 2 else f for f in faces]
+        return self._predictor.conform(crops)
+
+    def predict(self, faces: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """Class probabilities (N, K) of face crops: a uint8 batch (N, H, W, C) or a list of
+        crops of any size, gray (H, W[, 1]) or RGB (H, W, 3)."""
+        return self._predictor.predict(self._faces(faces))
+
+    def embed(self, faces: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """Penultimate features (N, D) of face crops: a descriptor for search or clustering."""
+        return self.loaded.embed(self._faces(faces))
+
+    def predict_faceset(self, path: str | Path) -> np.ndarray:
+        """Probabilities (N, K) of every face of a face set, streamed in chunks."""
+        with open_faceset(path) as faceset:
+            self._predictor.check(faceset)
+            chunks = [self._predictor.predict(c["images"]) for c in faceset.iter_chunks(["images"])]
+        return np.concatenate(chunks) if chunks else np.zeros((0, len(self.classes)), np.float32)
+
+    def predict_image(
+        self, image: str | Path | np.ndarray, detector: DetectorOptions | None = None
+    ) -> list[Face]:
+        """Every face in a photo (a path, or an RGB uint8 array): detected, aligned onto the
+        model's own template as ``fer explain`` and ``fer live`` do, then classified."""
+        rgb = decode_image(Path(image)) if not isinstance(image, np.ndarray) else image
+        rgb = to_color(rgb[..., None] if rgb.ndim == 2 else rgb, "rgb")
+        if self._detector is None or detector is not None:
+            self._detector = create_detector(detector or DetectorOptions())
+        found = self._detector.detect(rgb)
+        if not len(found.scores):
+            return []
+        pre = self.preprocess
+        matrices = similarity(found.landmarks, pre.template(), pre.point_weights())
+        source = to_color(rgb, cast(Color, pre.color))  # as fer align: colour, then warp
+        faces = warp(np.repeat(source[None], len(matrices), axis=0), matrices, pre.size)
+        probabilities = self._predictor.predict(faces)
+        return [
+            Face(box, landmarks, float(score), face, p, self.classes[int(p.argmax())])
+            for box, landmarks, score, face, p in zip(
+                found.boxes, found.landmarks, found.scores, faces, probabilities, strict=True
+            )
+        ]
+
+    def explain(
+        self,
+        faces: np.ndarray | Sequence[np.ndarray],
+        method: str = "gradcam",
+        layer: str | None = None,
+        targets: Sequence[int | None] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Saliency maps (N, S, S) in 0..1 and probabilities (N, K) of face crops; ``targets``
+        picks the class each map explains (None: the predicted one)."""
+        from .explain.cam import Explainer
+
+        with Explainer(self.loaded, method, layer) as explainer:
+            return explainer(self._faces(faces), targets)
+
+
+def load_model(
+    model: str | Path = "default", device: str = "cpu", tta: Sequence[str] = ()
+) -> Model:
+    """A checkpoint (.pt) by path, or a bundled model by name (``default``: the default one).
+    ``tta``: test-time augmentation views, e.g. ``("flip",)``."""
+    return Model(LoadedModel.load(model, device), tta)

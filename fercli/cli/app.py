@@ -10,6 +10,7 @@ import typer
 from .. import __version__
 from . import (
     align_cmd,
+    calibrate_cmd,
     detect_cmd,
     doctor_cmd,
     eval_cmd,
@@ -71,6 +72,7 @@ merge_cmd.register(app)
 train_cmd.register(app)
 pseudolabel_cmd.register(app)
 eval_cmd.register(app)
+calibrate_cmd.register(app)
 explain_cmd.register(app)
 live_cmd.register(app)
 export_cmd.register(app)

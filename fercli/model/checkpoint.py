@@ -39,9 +39,13 @@ class Checkpoint:
     state_dict: dict[str, torch.Tensor]
     train: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    # A post-hoc per-class logit bias (fer calibrate), empty for none. build() folds it into
+    # the classifier's bias, so eval, explain, live, pseudolabel and the ONNX export all
+    # apply it, identically; the raw weights in state_dict stay as trained.
+    class_bias: tuple[float, ...] = ()
 
     def build(self) -> FaceNet:
-        """The network with these weights, in eval mode."""
+        """The network with these weights (and the class bias), in eval mode."""
         model = create_model(self.config)
         try:
             model.load_state_dict(self.state_dict)
@@ -50,6 +54,9 @@ class Checkpoint:
             raise CheckpointError(
                 f"weights do not fit architecture {self.config.arch}: {first}"
             ) from None
+        if self.class_bias:
+            with torch.no_grad():
+                model.get_classifier().bias.add_(torch.tensor(self.class_bias))
         return model.eval()
 
     def check_classes(self, classes: tuple[str, ...] | list[str], where: str) -> None:
@@ -71,6 +78,7 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
         "state_dict": {k: v.detach().cpu() for k, v in checkpoint.state_dict.items()},
         "train": checkpoint.train,
         "metrics": checkpoint.metrics,
+        "class_bias": list(checkpoint.class_bias),
     }
     claim(path, "checkpoint")
     temp = temp_sibling(path)
@@ -136,4 +144,12 @@ def _parse(payload: dict[str, Any], path: Path) -> Checkpoint:
         },
         train=payload.get("train", {}),
         metrics=payload.get("metrics", {}),
+        class_bias=_class_bias(payload.get("class_bias", ()), len(payload["classes"])),
     )
+
+
+def _class_bias(stored: Any, classes: int) -> tuple[float, ...]:
+    bias = tuple(float(v) for v in stored)
+    if bias and len(bias) != classes:
+        raise ValueError(f"a class bias of {len(bias)} values for {classes} classes")
+    return bias

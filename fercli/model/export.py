@@ -71,6 +71,7 @@ def metadata(checkpoint: Checkpoint, source: str) -> dict[str, Any]:
         "input": INPUT_CONTRACT,
         "outputs": {"probabilities": "(N, K) softmax", "cams": "(N, K, h, w) class maps"},
         "model": checkpoint.config.to_dict(),
+        "class_bias": list(checkpoint.class_bias),  # folded into the graph's head
         "source": source,
         "fercli_version": __version__,
     }

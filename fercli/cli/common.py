@@ -193,8 +193,11 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def emit(summary: dict[str, Any], json_out: bool, show: Callable[[dict[str, Any]], None]) -> None:
-    """A command's summary: JSON on stdout with --json, else ``show`` on stderr (unless -q)."""
+def emit(summary: Any, json_out: bool, show: Callable[[dict[str, Any]], None]) -> None:
+    """A command's summary (a dict, or a typed report's ``to_dict``): JSON on stdout with
+    --json, else ``show`` on stderr (unless -q)."""
+    if hasattr(summary, "to_dict"):
+        summary = summary.to_dict()
     if json_out:
         print_json(summary)
     elif not State.quiet:

@@ -105,7 +105,7 @@ def upscale_command(
         else:
             target = resolve_output(output, json_out)
             check_outputs({target: "faceset", save_basis: "npz"}, [source, basis, reference])
-            summary = run_upscale(source, target, options, progress, provenance(ctx))
+            summary = run_upscale(source, target, options, progress, provenance(ctx)).to_dict()
     emit(summary, json_out, show_evaluation if evaluate_ else show)
 
 

@@ -20,10 +20,11 @@ from ..infer import LoadedModel, Predictor
 from ..model.checkpoint import save_checkpoint
 from .evaluate import select_rows
 from .inputs import open_input
+from .report import Report
 
 
 @dataclass
-class CalibrateReport:
+class CalibrateReport(Report):
     """The bias fitted, and what it does on each validation set."""
 
     model: str
@@ -31,9 +32,6 @@ class CalibrateReport:
     bias: list[float]
     sets: list[dict[str, Any]] = field(default_factory=list)
     cross_fitted_macro_f1: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def run_calibrate(

@@ -37,6 +37,7 @@ from ..infer.fields import prediction_fields
 from .align import AlignOptions, run_align
 from .importing import run_import
 from .inputs import open_input
+from .report import Report
 
 CHUNK = 512
 
@@ -97,6 +98,27 @@ def _save_png(path: Path, rgb: np.ndarray) -> None:
     Image.fromarray(rgb).save(path)
 
 
+@dataclass
+class ExplainReport(Report):
+    """What ``fer explain`` wrote and how fast."""
+
+    faces: int
+    per_target_class: dict[str, int]
+    true_label_missing: int
+    overlays: int
+    files: list[str]
+    input: list[str]
+    output: str
+    model: str
+    method: str
+    layer: str
+    map_grid: list[int]
+    target: str
+    warnings: list[str]
+    seconds: float
+    faces_per_s: float
+
+
 def run_explain(
     model_path: str | Path,
     inputs: Sequence[str | Path],
@@ -104,7 +126,7 @@ def run_explain(
     options: ExplainOptions | None = None,
     progress: Progress | None = None,
     provenance: Sequence[Mapping[str, Any]] = (),
-) -> dict[str, Any]:
+) -> ExplainReport:
     """Explain the model's decisions on ``inputs``; writes the folder ``output`` atomically
     and returns a summary."""
     options = options or ExplainOptions()
@@ -150,7 +172,9 @@ def run_explain(
                 )
             named = None if sets else ", ".join(map(str, inputs))
             warnings = Predictor([model]).check(faceset, named)
-            summary = _explain_set(faceset, explainer, out_dir, options, progress, provenance)
+            summary: dict[str, Any] = _explain_set(
+                faceset, explainer, out_dir, options, progress, provenance
+            )
         summary |= {
             "input": [str(p) for p in inputs],
             "output": str(output),
@@ -167,7 +191,7 @@ def run_explain(
     except BaseException:
         discard(out_dir)
         raise
-    return summary
+    return ExplainReport(**summary)
 
 
 def _explain_set(

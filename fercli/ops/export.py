@@ -10,10 +10,11 @@ from typing import Any
 from ..faceset.atomic import check_outputs
 from ..model.export import export_onnx, parity
 from ..model.preprocess import Preprocess
+from .report import Report
 
 
 @dataclass
-class ExportReport:
+class ExportReport(Report):
     """What ``fer export`` wrote, and how close ONNX Runtime came to PyTorch."""
 
     output: str

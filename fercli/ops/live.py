@@ -25,6 +25,7 @@ from ..faceset.atomic import STDIO, commit, discard, temp_sibling
 from ..live.draw import draw
 from ..live.engine import load_engine
 from ..live.pipeline import FaceResult, LiveOptions, LivePipeline
+from .report import Report
 
 WINDOW = "fer live"
 OPEN_TIMEOUT_MS = 5000
@@ -97,6 +98,22 @@ def _check_window() -> None:
         )
 
 
+@dataclass
+class LiveReport(Report):
+    """How a ``fer live`` run went."""
+
+    source: str
+    engine: str
+    frames: int
+    frames_with_faces: int
+    seconds: float
+    frames_per_s: float
+    frames_per_s_wall: float
+    detect_every: int
+    record: str | None
+    jsonl: str | None
+
+
 def run_live(
     model: str | Path,
     source: str,
@@ -104,7 +121,7 @@ def run_live(
     run: RunOptions | None = None,
     progress: Progress | None = None,
     on_frame: Callable[[int, np.ndarray, list[FaceResult]], None] | None = None,
-) -> dict[str, Any]:
+) -> LiveReport:
     """Run until the source ends, ``max_frames``, or the user quits; returns a summary."""
     import cv2
 
@@ -206,18 +223,18 @@ def run_live(
             for temp in temps.values():
                 discard(temp)  # what was not committed (a no-op for what was)
     wall = time.perf_counter() - started
-    return {
-        "source": source,
-        "engine": engine.name,
-        "frames": frames,
-        "frames_with_faces": with_faces,
-        "seconds": round(wall, 2),
-        "frames_per_s": round(frames / max(busy, 1e-9), 1),
-        "frames_per_s_wall": round(frames / max(wall, 1e-9), 1),
-        "detect_every": live.detect_every,
-        "record": str(run.record) if run.record else None,
-        "jsonl": run.jsonl,
-    }
+    return LiveReport(
+        source=source,
+        engine=engine.name,
+        frames=frames,
+        frames_with_faces=with_faces,
+        seconds=round(wall, 2),
+        frames_per_s=round(frames / max(busy, 1e-9), 1),
+        frames_per_s_wall=round(frames / max(wall, 1e-9), 1),
+        detect_every=live.detect_every,
+        record=str(run.record) if run.record else None,
+        jsonl=run.jsonl,
+    )
 
 
 def _writer(path: Path, shape: tuple[int, ...], fps: float):

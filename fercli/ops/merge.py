@@ -26,6 +26,7 @@ from ..faceset.fields import complete
 from ..merge import curriculum as cur
 from ..merge.dedupe import face_hashes, plan
 from .inputs import open_input
+from .report import Report
 
 COLORS = ("auto", "gray", "rgb")
 
@@ -68,13 +69,33 @@ def _embedder(options: MergeOptions):
     return embed, f"penultimate features of {Path(options.model).name}"
 
 
+@dataclass
+class MergeReport(Report):
+    """What ``fer merge`` wrote; ``target``: the ranking and curriculum (``--target``)."""
+
+    output: str
+    faces: int
+    color: str
+    classes: list[str]
+    per_domain: dict[str, dict[str, int]]
+    duplicates: dict[str, Any] | None
+    seconds: float
+    target: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        summary = super().to_dict()
+        if self.target is None:
+            del summary["target"]
+        return summary
+
+
 def run_merge(
     inputs: Sequence[str | Path],
     output: str | Path,
     options: MergeOptions | None = None,
     progress: Progress | None = None,
     provenance: Sequence[Mapping[str, Any]] = (),
-) -> dict[str, Any]:
+) -> MergeReport:
     options = options or MergeOptions()
     progress = progress or NullProgress()
     if options.color not in COLORS:
@@ -171,18 +192,16 @@ def run_merge(
                         counts.setdefault(d, Counter())[key] += 1
                     progress.advance(len(at))
             written = len(writer)
-    summary: dict[str, Any] = {
-        "output": str(output),
-        "faces": written,
-        "color": color,
-        "classes": list(first.classes),
-        "per_domain": {d: dict(c) for d, c in counts.items()},
-        "duplicates": duplicates.to_dict() if duplicates else None,
-        "seconds": round(time.perf_counter() - started, 2),
-    }
-    if report_target is not None:
-        summary["target"] = report_target | {"embedding": embedding_name}
-    return summary
+    return MergeReport(
+        output=str(output),
+        faces=written,
+        color=color,
+        classes=list(first.classes),
+        per_domain={d: dict(c) for d, c in counts.items()},
+        duplicates=duplicates.to_dict() if duplicates else None,
+        seconds=round(time.perf_counter() - started, 2),
+        target=None if report_target is None else report_target | {"embedding": embedding_name},
+    )
 
 
 def _caps(keep, labels, domains, training, options: MergeOptions) -> list[np.ndarray]:

@@ -12,6 +12,7 @@ agree with them), so a pseudo-labelled set never leaks true labels into training
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,23 @@ from ..infer import LoadedModel, Predictor
 from ..infer.fields import certainty, prediction_fields
 from .evaluate import select_rows
 from .inputs import open_input
+from .report import Report
+
+
+@dataclass
+class PseudolabelReport(Report):
+    """What ``fer pseudolabel`` wrote."""
+
+    output: str
+    faces: int
+    split: str
+    labelled_faces: int
+    below_min_confidence: int
+    mean_confidence: float
+    agreement_with_existing_labels: float | None
+    models: list[str]
+    tta: list[str]
+    warnings: list[str]
 
 
 def run_pseudolabel(
@@ -37,7 +55,7 @@ def run_pseudolabel(
     device: str = "cpu",
     progress: Progress | None = None,
     provenance: Sequence[Mapping[str, Any]] = (),
-) -> dict[str, Any]:
+) -> PseudolabelReport:
     progress = progress or NullProgress()
     dev = resolve_device(device)
     predictor = Predictor([LoadedModel.load(m, dev) for m in models], tta)
@@ -82,15 +100,15 @@ def run_pseudolabel(
                 confidence_sum += float(p.max(axis=1).sum())
                 progress.advance(len(p))
             faces = len(writer)
-    return {
-        "output": str(output),
-        "faces": faces,
-        "split": split_name,
-        "labelled_faces": kept,
-        "below_min_confidence": faces - kept,
-        "mean_confidence": round(confidence_sum / max(faces, 1), 4),
-        "agreement_with_existing_labels": round(agree / known, 4) if known else None,
-        "models": [m.name for m in predictor.models],
-        "tta": list(tta),
-        "warnings": warnings,
-    }
+    return PseudolabelReport(
+        output=str(output),
+        faces=faces,
+        split=split_name,
+        labelled_faces=kept,
+        below_min_confidence=faces - kept,
+        mean_confidence=round(confidence_sum / max(faces, 1), 4),
+        agreement_with_existing_labels=round(agree / known, 4) if known else None,
+        models=[m.name for m in predictor.models],
+        tta=list(tta),
+        warnings=warnings,
+    )

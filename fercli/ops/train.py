@@ -4,12 +4,28 @@ checkpoint, its resumable state and its per-epoch metrics log."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..core.progress import Progress
 from ..faceset.atomic import check_outputs
 from ..train.engine import Trainer, TrainOptions, metrics_path, state_path
+from .report import Report
+
+
+@dataclass
+class TrainReport(Report):
+    """A finished run: epochs done, the best epoch's metrics, where the log is."""
+
+    epochs: int
+    best: dict[str, Any]
+    metrics_log: str
+    train_faces: int
+    val_faces: int
+    device: str
+    processes: int
+    model: dict[str, Any]
 
 
 def run_train(
@@ -20,7 +36,7 @@ def run_train(
     provenance: Sequence[Mapping[str, Any]] = (),
     val: Path | None = None,
     resume: bool = False,
-) -> dict[str, Any] | None:
+) -> TrainReport | None:
     """Train on ``data`` (validated on ``val``, else its own val split) and write ``output``;
     with ``resume``, continue from ``output``'s resumable state. Returns the summary on the
     process that writes (rank 0), None on the other ranks of a distributed run."""
@@ -34,4 +50,4 @@ def run_train(
     if resume:
         trainer.resume()
     summary = trainer.run()
-    return summary if trainer.rank == 0 else None
+    return TrainReport(**summary) if trainer.rank == 0 else None

@@ -28,6 +28,7 @@ from ..upscale.degrade import degrade, psnr, ssim
 from ..upscale.eigen import EigenBasis, EigenSR
 from ..upscale.zssr import ZSSROptions, zssr
 from .inputs import open_input
+from .report import Report
 
 
 @dataclass(frozen=True)
@@ -129,13 +130,38 @@ class Upscaler:
         return np.clip(np.round(y * 255.0), 0, 255).astype(np.uint8)
 
 
+@dataclass
+class UpscaleReport(Report):
+    """What ``fer upscale`` did; ``settings``: the method's own (eigen's basis, zssr's)."""
+
+    method: str
+    source_size: list[int]
+    size: list[int]
+    faces: int
+    seconds: float
+    faces_per_second: float | None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as the face set's ``upscale`` attribute has it: ``from``/``to``."""
+        return {
+            "method": self.method,
+            "from": self.source_size,
+            "to": self.size,
+            **self.settings,
+            "faces": self.faces,
+            "seconds": self.seconds,
+            "faces_per_second": self.faces_per_second,
+        }
+
+
 def run_upscale(
     source: str | Path,
     output: str | Path,
     options: UpscaleOptions | None = None,
     progress: Progress | None = None,
     provenance: Sequence[Mapping[str, Any]] = (),
-) -> dict[str, Any]:
+) -> UpscaleReport:
     """Upscale every face of ``source`` into ``output``; returns the summary."""
     options = options or UpscaleOptions()
     progress = progress or NullProgress()
@@ -175,12 +201,15 @@ def run_upscale(
                 progress.advance(len(chunk["images"]))
             faces = len(writer)
     seconds = time.perf_counter() - started
-    return {
-        **params,
-        "faces": faces,
-        "seconds": round(seconds, 2),
-        "faces_per_second": round(faces / seconds, 1) if seconds else None,
-    }
+    return UpscaleReport(
+        method=options.method,
+        source_size=list(lr_shape),
+        size=list(options.size),
+        faces=faces,
+        seconds=round(seconds, 2),
+        faces_per_second=round(faces / seconds, 1) if seconds else None,
+        settings={k: v for k, v in params.items() if k not in ("method", "from", "to")},
+    )
 
 
 def evaluate(

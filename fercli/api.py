@@ -101,7 +101,9 @@ class Model:
         pre = self.preprocess
         matrices = similarity(found.landmarks, pre.template(), pre.point_weights())
         source = to_color(rgb, cast(Color, pre.color))  # as fer align: colour, then warp
-        faces = warp(np.repeat(source[None], len(matrices), axis=0), matrices, pre.size)
+        # one read-only view of the photo per face, not a copy each
+        views = np.broadcast_to(source, (len(matrices), *source.shape))
+        faces = warp(views, matrices, pre.size)
         probabilities = self._predictor.predict(faces)
         return [
             Face(box, landmarks, float(score), face, p, self.classes[int(p.argmax())])

@@ -9,6 +9,8 @@
 # as downloaded (Kaggle layout DATASET/, or the official basic/ folder; one half is enough).
 # Writes OUT_DIR/fer64.h5, raf64.h5 and joint.h5 (train with: fer train OUT_DIR/joint.h5),
 # keeping the steps before them (fer48.h5, raf100.h5: RAF-DB in colour at its own size).
+# Neutral faces are kept, unlabelled for the six classes and marked in the `neutral` field:
+# fer train --neutral-gate learns the "none of the six" gate from them; nothing else uses them.
 # With MSDA=1 it also writes msda.h5: the sources ranked and staged towards RAF-DB (fer merge
 # --target), for fer train's curriculum. Both datasets are for non-commercial research only.
 set -euo pipefail
@@ -24,12 +26,12 @@ mkdir -p "$out"
 # attached as soft labels; 48 -> 64 px so both sources share the model's input size.
 ferplus=()
 [ -f "$fer_dir/fer2013new.csv" ] && ferplus=(--ferplus "$fer_dir/fer2013new.csv")
-"$FER" import "$fer_dir/fer2013.csv.gz" "${ferplus[@]}" -o "$out/fer48.h5"
+"$FER" import "$fer_dir/fer2013.csv.gz" "${ferplus[@]}" --keep-unmapped -o "$out/fer48.h5"
 "$FER" upscale "$out/fer48.h5" --method lanczos -o "$out/fer64.h5"
 
 # RAF-DB: 100x100 RGB crops; 15% of its training half becomes a stratified val split
 # (seed 0), then every face is detected on its crop and aligned onto the template, in gray.
-"$FER" import "$raf_dir" --val-split 0.15 -o "$out/raf100.h5"
+"$FER" import "$raf_dir" --val-split 0.15 --keep-unmapped -o "$out/raf100.h5"
 "$FER" align "$out/raf100.h5" --fallback detect --color gray -o "$out/raf64.h5"
 
 # One set: a domain per source, pixel-identical faces removed, leakage reported.

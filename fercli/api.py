@@ -26,6 +26,7 @@ import numpy as np
 from .core.alignment import similarity, warp
 from .core.images import Color, decode_image, to_color
 from .detect import Detector, DetectorOptions, create_detector
+from .errors import CheckpointError
 from .faceset import FaceSet, FaceSetWriter, open_faceset
 from .infer import LoadedModel, Predictor
 from .model.preprocess import Preprocess
@@ -42,7 +43,8 @@ class Face:
     score: float  # detector confidence
     face: np.ndarray  # the aligned face the model saw, uint8 (S, S, C)
     probabilities: np.ndarray  # (K,)
-    label: str
+    label: str  # the most likely class, or "neutral" where the model's neutral gate fires
+    neutral_probability: float | None = None  # the gate's output; None: no gate
 
 
 class Model:
@@ -75,6 +77,19 @@ class Model:
         crops of any size, gray (H, W[, 1]) or RGB (H, W, 3)."""
         return self._predictor.predict(self._faces(faces))
 
+    @property
+    def gate_threshold(self) -> float | None:
+        """Where the neutral gate fires (its probability ≥ this); None: the model has none."""
+        return self._predictor.gate_threshold
+
+    def predict_neutral(self, faces: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """The neutral gate's probability (N,) of face crops (a model trained with
+        ``--neutral-gate``); compare with :attr:`gate_threshold`."""
+        neutral = self._predictor.predict_gated(self._faces(faces))[1]
+        if neutral is None:
+            raise CheckpointError(f"{self.loaded.name}: has no neutral gate")
+        return neutral
+
     def embed(self, faces: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """Penultimate features (N, D) of face crops: a descriptor for search or clustering."""
         return self.loaded.embed(self._faces(faces))
@@ -87,10 +102,14 @@ class Model:
         return np.concatenate(chunks) if chunks else np.zeros((0, len(self.classes)), np.float32)
 
     def predict_image(
-        self, image: str | Path | np.ndarray, detector: DetectorOptions | None = None
+        self,
+        image: str | Path | np.ndarray,
+        detector: DetectorOptions | None = None,
+        gate: bool = True,
     ) -> list[Face]:
         """Every face in a photo (a path, or an RGB uint8 array): detected, aligned onto the
-        model's own template as ``fer explain`` and ``fer live`` do, then classified."""
+        model's own template as ``fer explain`` and ``fer live`` do, then classified; labelled
+        "neutral" where the model's neutral gate fires (``gate=False``: never)."""
         rgb = decode_image(Path(image)) if not isinstance(image, np.ndarray) else image
         rgb = to_color(rgb[..., None] if rgb.ndim == 2 else rgb, "rgb")
         if self._detector is None or detector is not None:
@@ -104,13 +123,16 @@ class Model:
         # one read-only view of the photo per face, not a copy each
         views = np.broadcast_to(source, (len(matrices), *source.shape))
         faces = warp(views, matrices, pre.size)
-        probabilities = self._predictor.predict(faces)
-        return [
-            Face(box, landmarks, float(score), face, p, self.classes[int(p.argmax())])
-            for box, landmarks, score, face, p in zip(
-                found.boxes, found.landmarks, found.scores, faces, probabilities, strict=True
-            )
-        ]
+        probabilities, neutral = self._predictor.predict_gated(faces)
+        threshold = self.gate_threshold if gate else None
+        result = []
+        for i, p in enumerate(probabilities):
+            g = None if neutral is None else float(neutral[i])
+            fires = threshold is not None and g is not None and g >= threshold
+            label = "neutral" if fires else self.classes[int(p.argmax())]
+            box, points, score = found.boxes[i], found.landmarks[i], float(found.scores[i])
+            result.append(Face(box, points, score, faces[i], p, label, g))
+        return result
 
     def explain(
         self,
@@ -124,7 +146,8 @@ class Model:
         from .explain.cam import Explainer
 
         with Explainer(self.loaded, method, layer) as explainer:
-            return explainer(self._faces(faces), targets)
+            result = explainer(self._faces(faces), targets)
+        return result.maps, result.probabilities
 
 
 def load_model(

@@ -68,8 +68,8 @@ def test_the_stored_bias_is_applied_by_torch_and_onnx_alike(tmp_path):
     expected = torch.softmax(torch.log(torch.from_numpy(p0)) + torch.tensor(bias), 1).numpy()
     np.testing.assert_allclose(p1, expected, atol=1e-5)
     export_onnx(biased, tmp_path / "b.onnx")
-    onnx_p, _ = OnnxEngine(tmp_path / "b.onnx")(faces)
-    torch_p, _ = TorchEngine(biased)(faces)
+    onnx_p, _, _ = OnnxEngine(tmp_path / "b.onnx")(faces)
+    torch_p, _, _ = TorchEngine(biased)(faces)
     np.testing.assert_allclose(onnx_p, p1, atol=1e-4)
     np.testing.assert_allclose(torch_p, p1, atol=1e-5)
 

@@ -13,18 +13,15 @@ import json
 
 import numpy as np
 import pytest
-import torch
-from torch import nn
 
 from fercli.core.alignment import ARCFACE_112, TEMPLATE_NAME, apply, template
 from fercli.core.taxonomy import CLASSES
-from fercli.detect.base import Detections
 from fercli.faceset import FaceSetWriter, open_faceset
-from fercli.model import ARCHITECTURES, FaceNet, ModelConfig
+from fercli.model import ModelConfig
 from fercli.model.bundled import open_checkpoint
 from fercli.testing.synth import make_faces
+from fercli.testing.tiny import ARCH, FixedDetector, TinyNet, tiny_architecture
 
-ARCH = "tiny_test"
 ZOOM = 0.6
 
 
@@ -41,67 +38,26 @@ RECORD = {
 }
 
 
-class TinyNet(FaceNet):
-    """Three strided conv blocks, global average pooling, a linear head: nothing ResNet."""
-
-    cam_layers = ("block1", "block2", "block3")
-    default_cam_layer = "block2"
-
-    def __init__(self, config: ModelConfig) -> None:
-        super().__init__()
-
-        def block(cin: int, cout: int) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2d(cin, cout, 3, 2, 1), nn.BatchNorm2d(cout), nn.ReLU())
-
-        self.block1 = block(config.in_channels, 16)
-        self.block2 = block(16, 32)
-        self.block3 = block(32, 64)
-        self.classifier = nn.Linear(64, config.num_classes)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.block3(self.block2(self.block1(x)))
-
-    def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        pooled = features.mean(dim=(2, 3))
-        return pooled if pre_logits else self.classifier(pooled)
-
-    def get_classifier(self) -> nn.Linear:
-        return self.classifier
-
-
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """(checkpoint, labelled set) of TinyNet trained on a zoom-0.6 aligned set."""
     from fercli.train.engine import Trainer, TrainOptions
 
-    ARCHITECTURES[ARCH] = TinyNet
-    root = tmp_path_factory.mktemp("tiny")
-    train_set, val_set = root / "train.h5", root / "val.h5"
-    for path, n, seed in ((train_set, 600, 0), (val_set, 200, 1)):
-        faces = make_faces(n, 64, seed=seed)
-        with FaceSetWriter(path, classes=CLASSES, color="gray", attrs={"alignment": RECORD}) as w:
-            w.append({"images": faces.images, "labels": faces.labels})
-    options = TrainOptions(
-        model=ModelConfig(arch=ARCH), epochs=10, batch_size=64, lr=1e-2, scheduler="cosine"
-    )
-    checkpoint = root / "tiny.pt"
-    Trainer(train_set, checkpoint, options, val_source=val_set).run()
-    yield checkpoint, val_set
-    ARCHITECTURES.pop(ARCH, None)
-
-
-class FixedDetector:
-    """Reports one face with the given landmarks on every frame."""
-
-    def __init__(self, landmarks: np.ndarray) -> None:
-        lo, hi = landmarks.min(0) - 20, landmarks.max(0) + 20
-        self.found = Detections(
-            np.array([[*lo, *hi]], np.float32), landmarks[None].astype(np.float32),
-            np.array([0.99], np.float32),
-        )  # fmt: skip
-
-    def detect(self, image: np.ndarray) -> Detections:
-        return self.found
+    with tiny_architecture():
+        root = tmp_path_factory.mktemp("tiny")
+        train_set, val_set = root / "train.h5", root / "val.h5"
+        for path, n, seed in ((train_set, 600, 0), (val_set, 200, 1)):
+            faces = make_faces(n, 64, seed=seed)
+            with FaceSetWriter(
+                path, classes=CLASSES, color="gray", attrs={"alignment": RECORD}
+            ) as w:
+                w.append({"images": faces.images, "labels": faces.labels})
+        options = TrainOptions(
+            model=ModelConfig(arch=ARCH), epochs=10, batch_size=64, lr=1e-2, scheduler="cosine"
+        )
+        checkpoint = root / "tiny.pt"
+        Trainer(train_set, checkpoint, options, val_source=val_set).run()
+        yield checkpoint, val_set
 
 
 def test_the_checkpoint_keeps_the_architecture_and_the_template(tiny):

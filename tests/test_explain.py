@@ -25,7 +25,7 @@ def test_maps_are_in_range_and_on_the_face(synth_model, method):
     checkpoint, test_set = synth_model
     with open_faceset(test_set) as faces:
         images, landmarks = faces.read("images", 0, 48), faces.read("landmarks", 0, 48)
-    maps, probs = Explainer(LoadedModel.load(checkpoint), method)(images)
+    maps, probs, _ = Explainer(LoadedModel.load(checkpoint), method)(images)
     assert maps.shape == (48, 64, 64) and maps.dtype == np.float32
     assert maps.min() >= 0 and maps.max() <= 1 + 1e-6
     assert np.allclose(probs.sum(axis=1), 1, atol=1e-5)
@@ -40,9 +40,9 @@ def test_targets_choose_the_class_explained(synth_model):
     checkpoint, test_set = synth_model
     images = open_faceset(test_set).read("images", 0, 8)
     explainer = Explainer(LoadedModel.load(checkpoint))
-    predicted, _ = explainer(images)
-    as_predicted, _ = explainer(images, [None] * 8)
-    other, _ = explainer(images, [5] * 8)
+    predicted, _, _ = explainer(images)
+    as_predicted, _, _ = explainer(images, [None] * 8)
+    other, _, _ = explainer(images, [5] * 8)
     assert np.allclose(predicted, as_predicted)
     assert not np.allclose(predicted, other, atol=1e-2)
 

@@ -77,7 +77,7 @@ def test_export_matches_pytorch(synth_model, tmp_path):
 
     onnx_probs, cams = OnnxEngine(out)(faces[:8])
     targets = onnx_probs.argmax(1)
-    gradcam, _ = Explainer(LoadedModel.load(checkpoint), "gradcam", "layer4")(faces[:8])
+    gradcam, _, _ = Explainer(LoadedModel.load(checkpoint), "gradcam", "layer4")(faces[:8])
     own = np.maximum(cams[np.arange(8), targets], 0)
     small = np.stack([cv2.resize(g, own.shape[1:][::-1], interpolation=cv2.INTER_AREA)
                       for g in gradcam])  # fmt: skip

@@ -170,13 +170,12 @@ def counts_table(
     title: str = "",
     row_name: str = "split",
 ) -> Any:
-    """A rich table of face counts, one row per split, one column per class (+ unlabelled
-    when any face is)."""
+    """A rich table of face counts, one row per split, one column per class (+ neutral and
+    unlabelled when any face is)."""
     from rich.table import Table
 
     columns = list(classes)
-    if any(c.get("unlabelled") for c in counts.values()):
-        columns.append("unlabelled")
+    columns += [k for k in ("neutral", "unlabelled") if any(c.get(k) for c in counts.values())]
     table = Table(title=title or None)
     table.add_column(row_name)
     for name in columns:
@@ -242,6 +241,12 @@ MODEL_HELP = (
 )
 MODELS_HELP = MODEL_HELP + " Repeat for several (side by side, or an ensemble)."
 MODELS_OPTION = typer.Option([], "--model", "-m", metavar="MODEL", help=MODELS_HELP)
+GATE_OPTION = typer.Option(
+    True,
+    "--gate/--no-gate",
+    help="Show 'neutral' where the model's neutral gate fires (a model trained with "
+    "--neutral-gate); --no-gate: always one of the six classes.",
+)
 """How every command names its model: ``-m/--model``. eval, explain, export and pseudolabel
 also take leading positional models (``fer eval a.pt data.h5``), as they always have."""
 

@@ -96,6 +96,7 @@ def eval_command(
 def show(report: dict[str, Any]) -> None:
     from rich.table import Table
 
+    from ..evaluate.gate import describe
     from ..evaluate.render import SUMMARY_HEADER, summary_rows
 
     data = report["data"]
@@ -110,6 +111,8 @@ def show(report: dict[str, Any]) -> None:
             console.print(f"warning: {w}", style="yellow")
         recall = ", ".join(f"{c} {v['recall']['value']:.2f}" for c, v in m["per_class"].items())
         console.print(f"{m['name']} recall: {recall}")
+        if "gate" in m:
+            console.print(f"{m['name']} {describe(m['gate'])}")
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ import typer
 
 from . import detector_options as opt
 from .common import (
+    GATE_OPTION,
     MODEL_HELP,
     RichProgress,
     console,
@@ -59,6 +60,7 @@ def explain_command(
         None, "--limit", min=1, help="Explain the first N faces only."
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 ..."),
+    gate: bool = GATE_OPTION,
     backend: str = opt.BACKEND,
     score: float = opt.SCORE,
     weights: Path | None = opt.WEIGHTS,
@@ -90,6 +92,7 @@ def explain_command(
         limit=limit,
         detector=opt.build(backend, score, 0.3, 20.0, weights, max_side),
         device=device,
+        gate=gate,
     )
     with RichProgress() as progress:
         summary = run_explain(models[0], inputs, output, options, progress, provenance(ctx))
@@ -104,6 +107,8 @@ def show(summary: dict[str, Any]) -> None:
     )
     counts = ", ".join(f"{c} {n}" for c, n in summary["per_target_class"].items() if n)
     console.print(f"maps per class ({summary['target']}): {counts}")
+    if summary.get("neutral_shown") is not None:
+        console.print(f"shown as neutral by the model's gate: {summary['neutral_shown']} faces")
     for w_ in summary["warnings"]:
         console.print(f"warning: {w_}", style="yellow")
     console.print(f"written: {summary['output']}/ ({', '.join(summary['files'])})")

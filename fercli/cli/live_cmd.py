@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from . import detector_options as opt
-from .common import RichProgress, console, emit, handle_errors
+from .common import GATE_OPTION, RichProgress, console, emit, handle_errors
 
 
 @handle_errors
@@ -44,6 +44,7 @@ def live_command(
         max=0.99,
         help="Temporal smoothing per tracked face: weight of the past (0 = none).",
     ),
+    gate: bool = GATE_OPTION,
     heatmap: bool = typer.Option(
         False, "--heatmap/--no-heatmap", help="Overlay the class activation map (key h)."
     ),
@@ -92,6 +93,7 @@ def live_command(
     live = LiveOptions(
         detect_every=detect_every,
         smooth=smooth,
+        gate=gate,
         detector=opt.build(backend, score, 0.3, 20.0, weights, detect_side),
     )
     run = RunOptions(

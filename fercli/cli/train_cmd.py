@@ -78,6 +78,20 @@ def train_command(
     activation: str = typer.Option("silu", "--activation", help="relu or silu."),
     dropout: float = typer.Option(0.3, "--dropout", min=0.0, max=0.9),
     attention: str = typer.Option("none", "--attention", help="none, se or cbam."),
+    neutral_gate: bool = typer.Option(
+        False,
+        "--neutral-gate",
+        help="Also train a 'none of the six' output on the set's neutral faces (fer import "
+        "--keep-unmapped marks them); fer live and fer explain show 'neutral' when it fires.",
+    ),
+    gate_cost: float = typer.Option(
+        0.02,
+        "--gate-cost",
+        min=0.0,
+        max=1.0,
+        help="The gate's threshold: the most neutral recall at which it fires on at most this "
+        "share of correctly classified six-class validation faces (per source).",
+    ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 ..."),
     precision: str = typer.Option(
         "auto",
@@ -145,6 +159,7 @@ def train_command(
             activation=cast(Literal["relu", "silu"], activation),
             dropout=dropout,
             attention=cast(Literal["none", "se", "cbam"], attention),
+            gate=neutral_gate,
         ),
         epochs=epochs,
         batch_size=batch_size,
@@ -168,6 +183,7 @@ def train_command(
         limit=limit,
         pseudo=pseudo,
         pseudo_entropy=pseudo_entropy,
+        gate_cost=gate_cost,
     )
     with RichProgress() as progress:
         summary = run_train(data, output, options, progress, provenance(ctx), val, resume)
@@ -193,6 +209,10 @@ def show(summary: dict[str, Any]) -> None:
                 f"  {name} ({part['faces']} val faces): accuracy {part['accuracy']:.4f}, "
                 f"macro-F1 {part['macro_f1']:.4f}"
             )
+        if "val_gate" in best:
+            from ..evaluate.gate import describe
+
+            console.print(f"validation: {describe(best['val_gate'])}")
     console.print(f"metrics per epoch: {summary['metrics_log']}")
 
 

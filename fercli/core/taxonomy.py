@@ -22,6 +22,11 @@ UNKNOWN: Final[int] = -1
 DROPPED_CLASSES: Final[tuple[str, ...]] = ("neutral", "contempt")
 """Expressions some datasets label that are outside our six; dropped (and counted) at import."""
 
+NEUTRAL: Final[int] = -2
+"""Import-internal label of a face its dataset calls neutral (``fer import --keep-unmapped``).
+It never reaches a file: such a face is written unlabelled (-1) with its ``neutral`` field
+set, which is what trains a model's neutral gate."""
+
 # Every spelling seen in public FER datasets and their folder layouts, lower-cased.
 _SYNONYMS: Final[dict[str, str]] = {
     "happy": "happy",

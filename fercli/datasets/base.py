@@ -29,7 +29,7 @@ from ..core.images import (
     needs_padding,
 )
 from ..core.progress import NullProgress, Progress
-from ..core.taxonomy import CLASSES, DROPPED_CLASSES, UNKNOWN, canonical
+from ..core.taxonomy import CLASSES, DROPPED_CLASSES, NEUTRAL, UNKNOWN, canonical
 from ..errors import DatasetFormatError, InputError
 from ..merge.dedupe import face_hashes, find_duplicates
 
@@ -61,7 +61,8 @@ class ImportOptions:
         size: (height, width) to resize every face to; None keeps the dataset's own size
             when all its images share one, else uses 64×64.
         color: ``"gray"``, ``"rgb"`` or ``"auto"`` (gray when every image is gray).
-        keep_unmapped: keep neutral/contempt faces as unlabelled (-1) instead of dropping.
+        keep_unmapped: keep neutral/contempt faces as unlabelled (-1) instead of dropping;
+            neutral ones are marked in the ``neutral`` field (what trains a neutral gate).
         label_map: extra folder-name → class-name translations (``{"joy": "happy"}``).
         workers: decoding threads.
         ferplus: FER+ ``fer2013new.csv`` to attach as soft labels (FER-2013 only).
@@ -135,7 +136,7 @@ class ImportReport:
         labels = np.asarray(batch["labels"])
         splits = np.asarray(batch.get("split", ["train"] * n), dtype=object)
         for split, label in zip(splits, labels, strict=True):
-            self.counts[split][CLASSES[label] if label >= 0 else "unlabelled"] += 1
+            self.counts[split][count_key(label)] += 1
         flat = images.reshape(n, -1)
         for i in np.flatnonzero(flat.min(axis=1) == flat.max(axis=1)):
             self.blank.append(self.total + int(i))
@@ -184,6 +185,22 @@ class ImportReport:
         }
 
 
+def count_key(label: int) -> str:
+    """The column a face is counted in: its class, ``neutral`` or ``unlabelled``."""
+    if label >= 0:
+        return CLASSES[label]
+    return "neutral" if label == NEUTRAL else "unlabelled"
+
+
+def mark_neutral(batch: Batch) -> Batch:
+    """Write the import-internal :data:`NEUTRAL` label as the file format has it: label -1
+    plus ``neutral`` = 1 (0 for every other face)."""
+    labels = np.asarray(batch["labels"], dtype=np.int16).copy()
+    neutral = labels == NEUTRAL
+    labels[neutral] = UNKNOWN
+    return {**batch, "labels": labels, "neutral": neutral.astype(np.uint8)}
+
+
 class LabelResolver:
     """Turns a dataset's expression names into label indices, counting what is dropped."""
 
@@ -202,7 +219,7 @@ class LabelResolver:
             return CLASSES.index(canon)
         if canon in DROPPED_CLASSES:
             if self._keep:
-                return UNKNOWN
+                return NEUTRAL if canon == "neutral" else UNKNOWN
             self._report.drop(canon, split)
             return None
         raise DatasetFormatError(
@@ -390,7 +407,8 @@ def carve_validation(items: list[FileItem], labels: list[int], fraction: float) 
     if any(it.split == "val" for it in items):
         raise InputError("--val-split: the dataset has a validation split of its own")
     label_arr = np.asarray(labels)
-    rows = np.flatnonzero([it.split == "train" for it in items] & (label_arr != UNKNOWN))
+    training = np.asarray([it.split == "train" for it in items], dtype=bool)
+    rows = np.flatnonzero(training & (label_arr >= 0))
     try:
         _, val = train_test_split(
             rows, test_size=fraction, stratify=label_arr[rows], random_state=0
@@ -398,6 +416,11 @@ def carve_validation(items: list[FileItem], labels: list[int], fraction: float) 
     except ValueError as exc:  # too few faces of a class to put one on each side
         raise InputError(f"--val-split {fraction}: {exc}") from None
     moved = set(val.tolist())
+    # Neutral faces (--keep-unmapped) are split on their own, so the six classes' split
+    # stays exactly the one an import without them makes.
+    neutral = np.flatnonzero(training & (label_arr == NEUTRAL))
+    if len(neutral) > 1:
+        moved |= set(train_test_split(neutral, test_size=fraction, random_state=0)[1].tolist())
     return [replace(it, split="val") if i in moved else it for i, it in enumerate(items)]
 
 

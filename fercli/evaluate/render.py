@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import UsageError
 from . import plots
+from .gate import describe
 
 
 def percent(metric: dict[str, Any]) -> str:
@@ -95,6 +96,8 @@ def to_markdown(report: dict[str, Any]) -> str:
             for t in m["top_confusions"]
         )
         parts += [f"Top confusions: {tops or 'none'}", ""]
+        if "gate" in m:
+            parts += [f"The {describe(m['gate'])}; the six-class figures above are without it.", ""]
     return "\n".join(parts)
 
 
@@ -146,6 +149,8 @@ def to_html(report: dict[str, Any]) -> str:
             for t in m["top_confusions"]
         )
         out.append(f"<p>Top confusions: {e(tops or 'none')}</p>")
+        if "gate" in m:
+            out.append(f"<p>The {e(describe(m['gate']))}; six-class figures are without it.</p>")
         cal = m["calibration"]
         out += [
             "<div class='figures'>",

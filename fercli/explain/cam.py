@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..errors import InputError
 from ..infer import LoadedModel
@@ -45,6 +46,31 @@ class _Target:
         return output[..., category]
 
 
+class Explanation(NamedTuple):
+    """Maps (N, H, W) float32 in 0..1, probabilities (N, K) and the neutral gate's
+    probability (N,) (None for a model without a gate), all from one pass."""
+
+    maps: np.ndarray
+    probabilities: np.ndarray
+    neutral: np.ndarray | None
+
+
+class _WithGate(nn.Module):
+    """The network as grad-cam sees it: six-class logits out, the neutral gate's logit of
+    the same pass kept aside (so a gated model needs no second forward)."""
+
+    def __init__(self, net: Any) -> None:
+        super().__init__()
+        self.net = net
+        self.gate: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.net.gate is None:
+            return self.net(x)
+        logits, self.gate = self.net.forward_gated(x)
+        return logits
+
+
 class Explainer:
     """Maps (N, H, W) in 0..1 and class probabilities for faces in the model's contract.
 
@@ -61,7 +87,8 @@ class Explainer:
         if layer not in net.cam_layers:
             raise InputError(f"--layer {layer!r}: choose one of {', '.join(net.cam_layers)}")
         self.model, self.method, self.layer = model, method, layer
-        self._cam = _cam_class(method)(net, [net.cam_layer(layer)])
+        self._net = _WithGate(net)
+        self._cam = _cam_class(method)(self._net, [net.cam_layer(layer)])
 
     def __enter__(self) -> Explainer:
         return self
@@ -96,14 +123,20 @@ class Explainer:
 
     def __call__(
         self, images: np.ndarray, targets: Sequence[int | None] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> Explanation:
         """``images`` uint8 (N, H, W, C); ``targets`` a class per face (None: the predicted
-        class). Returns maps (N, H, W) float32 in 0..1 and probabilities (N, K)."""
-        maps, probs = [], []
+        class)."""
+        maps, probs, gates = [], [], []
         for lo in range(0, len(images), BATCH):
             x = self.model.to_input(images[lo : lo + BATCH])
             given = [None] * len(x) if targets is None else targets[lo : lo + BATCH]
             maps.append(self._cam(input_tensor=x, targets=[_Target(t) for t in given]))
             logits = self._cam.outputs.detach()
             probs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
-        return np.concatenate(maps).astype(np.float32), np.concatenate(probs)
+            if self._net.gate is not None:
+                gates.append(torch.sigmoid(self._net.gate.detach().float()).cpu().numpy())
+        return Explanation(
+            np.concatenate(maps).astype(np.float32),
+            np.concatenate(probs),
+            np.concatenate(gates) if gates else None,
+        )

@@ -35,8 +35,10 @@ def card(
     true_label: int = -1,
     caption: str = "",
     scale: int = 3,
+    headline: str = "",
 ) -> np.ndarray:
-    """One explanation as an RGB image: face | overlay on top, bars and labels below."""
+    """One explanation as an RGB image: face | overlay on top, bars and labels below.
+    ``headline`` replaces the top class as the label shown (``neutral 71%`` from a gate)."""
     rgb = to_color(face, "rgb")
     h, w = rgb.shape[0] * scale, rgb.shape[1] * scale
     big = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_CUBIC)
@@ -48,7 +50,7 @@ def card(
     out[header : header + h, w:] = over
     top = int(probabilities.argmax())
     dark, accent = (20, 20, 20), (200, 30, 30)
-    _text(out, f"{classes[top]} {probabilities[top]:.0%}", (4, 14), 0.5, dark)
+    _text(out, headline or f"{classes[top]} {probabilities[top]:.0%}", (4, 14), 0.5, dark)
     detail = f"map: {classes[target]}"
     if true_label >= 0:
         detail += f"  true: {classes[true_label]}"

@@ -54,10 +54,12 @@ FIELDS: Final[dict[str, Field]] = {
         Field("relevance", "float32", (), "relevance to the target domain (merge --target)"),
         Field("memory", "uint8", (), "1 = replayed in later curriculum stages (merge --target)"),
         Field("weight", "float32", (), "training weight of a face (pseudo-label certainty)"),
+        Field("neutral", "uint8", (), "1 = its dataset calls it neutral (label -1); trains a gate"),
         Field("probabilities", "float32", ("K",), "a model's class probabilities (N,K)"),
         Field("predictions", "int16", (), "a model's predicted class index"),
         Field("confidence", "float32", (), "a model's (pseudo-label) confidence, max probability"),
         Field("entropy", "float32", (), "entropy of a model's class probabilities, nats"),
+        Field("neutral_probability", "float32", (), "a model's neutral-gate output; NaN: no gate"),
         Field("saliency", "float16", (None, None), "saliency map (N,H,W) in 0..1 (fer explain)"),
     )
 }

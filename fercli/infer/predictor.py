@@ -135,17 +135,47 @@ class Predictor:
         s = self.size
         return np.stack([conform(img, s, s, self.color) for img in images])
 
-    @torch.inference_mode()
+    @property
+    def gated(self) -> bool:
+        """Whether the models carry a neutral gate (an ensemble: every one of them)."""
+        return all(m.checkpoint.has_gate for m in self.models)
+
+    @property
+    def gate_threshold(self) -> float | None:
+        """The gate's operating point (an ensemble's: the mean of its members'); None
+        without a gate."""
+        if not self.gated:
+            return None
+        return float(np.mean([m.checkpoint.gate_threshold for m in self.models]))
+
     def predict(self, images: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
         """Probabilities (N, K) float32 for faces uint8 (N, H, W, C) in the model's contract."""
+        return self.predict_gated(images, batch_size)[0]
+
+    @torch.inference_mode()
+    def predict_gated(
+        self, images: np.ndarray, batch_size: int = BATCH
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Probabilities (N, K) and the neutral gate's probability (N,) (None without a
+        gate), each averaged over the views and models, from one pass per view."""
+        gated = self.gated
         out = np.empty((len(images), len(self.classes)), np.float32)
+        neutral = np.empty(len(images), np.float32) if gated else None
+        n_views = len(self.models) * count_views(self.tta)
         for lo in range(0, len(images), batch_size):
             batch = images[lo : lo + batch_size]
             total = torch.zeros(len(batch), len(self.classes))
+            gate = torch.zeros(len(batch))
             for model in self.models:
                 x = model.to_input(batch)
                 for view in views(x, self.tta):
-                    total += torch.softmax(model.net(view).float(), dim=1).cpu()
-            n_views = len(self.models) * count_views(self.tta)
+                    logits, gate_logit = (
+                        model.net.forward_gated(view) if gated else (model.net(view), None)
+                    )
+                    total += torch.softmax(logits.float(), dim=1).cpu()
+                    if gate_logit is not None:
+                        gate += torch.sigmoid(gate_logit.float()).cpu()
             out[lo : lo + len(batch)] = (total / n_views).numpy()
-        return out
+            if neutral is not None:
+                neutral[lo : lo + len(batch)] = (gate / n_views).numpy()
+        return out, neutral

@@ -13,6 +13,7 @@ from .pipeline import FaceResult
 # One colour (BGR) per class, in CLASSES order; then gray for any others.
 PALETTE = [(60, 200, 60), (0, 200, 255), (200, 120, 40), (40, 40, 230), (160, 60, 160),
            (200, 200, 0)]  # fmt: skip
+NEUTRAL_COLOUR = (200, 200, 200)  # a face the neutral gate shows as "neutral"
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -59,12 +60,13 @@ def draw(
     h, w = frame.shape[:2]
     for face in faces:
         top_k = int(face.probabilities.argmax())
-        colour = _colour(top_k)
+        colour = NEUTRAL_COLOUR if face.neutral else _colour(top_k)
         if heatmap:
             _heat(frame, face, top_k, size)
         x1, y1, x2, y2 = (round(v) for v in face.box)
         cv2.rectangle(frame, (x1, y1), (x2, y2), colour, 2)
-        label = f"{classes[top_k]} {face.probabilities[top_k]:.0%}"
+        name, probability = face.shown(classes)
+        label = f"{name} {probability:.0%}"
         (tw, th), _ = cv2.getTextSize(label, FONT, 0.55, 1)
         y_text = max(th + 4, y1 - 4)
         cv2.rectangle(frame, (x1, y_text - th - 4), (x1 + tw + 6, y_text + 3), colour, -1)

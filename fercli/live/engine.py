@@ -1,6 +1,7 @@
 """The classifier live runs: an exported ONNX model through ONNX Runtime, or the same
 deployable network in torch. Both take aligned faces uint8 (N, S, S, C) and return
-probabilities (N, K) and class activation maps (N, K, h, w)."""
+probabilities (N, K), class activation maps (N, K, h, w) and the neutral gate's probability
+(N,), None for a model without a gate."""
 
 from __future__ import annotations
 
@@ -20,12 +21,17 @@ from ..model.preprocess import Preprocess
 ENGINES = ("auto", "onnx", "torch")
 
 
+Outputs = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+"""probabilities (N, K), cams (N, K, h, w), neutral-gate probability (N,) or None."""
+
+
 class Engine(Protocol):
     classes: tuple[str, ...]
     preprocess: Preprocess  # the model's input contract: size, colour, template
     name: str
+    gate_threshold: float | None  # None: the model has no neutral gate
 
-    def __call__(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def __call__(self, faces: np.ndarray) -> Outputs: ...
 
 
 class OnnxEngine:
@@ -43,11 +49,14 @@ class OnnxEngine:
         self._session = ort.InferenceSession(str(path), options, providers=providers)
         self.classes = tuple(meta["classes"])
         self.preprocess = Preprocess.from_dict(meta)
+        self.gate_threshold = meta.get("gate_threshold")
         self.name = f"onnxruntime ({Path(path).name})"
 
-    def __call__(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        probabilities, cams = self._session.run(None, {"faces": self.preprocess.scaled(faces)})
-        return probabilities, cams
+    def __call__(self, faces: np.ndarray) -> Outputs:
+        probabilities, cams, *gate = self._session.run(
+            None, {"faces": self.preprocess.scaled(faces)}
+        )
+        return probabilities, cams, gate[0] if gate else None
 
 
 class TorchEngine:
@@ -61,13 +70,14 @@ class TorchEngine:
         self._torch = torch
         self.classes = checkpoint.classes
         self.preprocess = checkpoint.preprocess
+        self.gate_threshold = checkpoint.gate_threshold
         self.name = f"torch ({Path(checkpoint_path).name})"
 
-    def __call__(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, faces: np.ndarray) -> Outputs:
         x = self._torch.from_numpy(self.preprocess.scaled(faces))
         with self._torch.inference_mode():
-            p, c = self._net(x)
-        return p.numpy(), c.numpy()
+            p, c, *gate = self._net(x)
+        return p.numpy(), c.numpy(), gate[0].numpy() if gate else None
 
 
 def cached_export(checkpoint_path: Path) -> Path:

@@ -4,6 +4,7 @@ with class activation maps, and per-track temporal smoothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -21,6 +22,8 @@ class LiveOptions:
 
     detect_every: int = 3
     smooth: float = 0.6
+    # Show "neutral" where the model's neutral gate fires (models that have one).
+    gate: bool = True
     detector: DetectorOptions = field(default_factory=DetectorOptions)
 
 
@@ -35,6 +38,18 @@ class FaceResult:
     probabilities: np.ndarray  # smoothed over the track
     matrix: np.ndarray  # (2, 3) frame → aligned face
     cams: np.ndarray  # (K, h, w) class activation maps of this frame
+    # The neutral gate's probability, smoothed over the track (None: no gate, or it is off)
+    # and whether it fires: then the face is shown as neutral.
+    neutral_probability: float | None = None
+    neutral: bool = False
+
+    def shown(self, classes: Sequence[str]) -> tuple[str, float]:
+        """The label the face is shown with and its probability: its most likely class, or
+        ``neutral`` where the gate fires."""
+        if self.neutral and self.neutral_probability is not None:
+            return "neutral", self.neutral_probability
+        k = int(self.probabilities.argmax())
+        return classes[k], float(self.probabilities[k])
 
 
 class LivePipeline:
@@ -69,12 +84,22 @@ class LivePipeline:
             warped = cv2.warpAffine(source, matrix, (s, s), flags=cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_REFLECT_101)  # fmt: skip
             faces[i] = warped[..., None] if warped.ndim == 2 else warped[..., ::-1]
-        probabilities, cams = self.engine(faces)
+        probabilities, cams, gate = self.engine(faces)
+        threshold = self.engine.gate_threshold if self.options.gate else None
+        if threshold is None:
+            gate = None
         results = []
         a = self.options.smooth
-        for track, p, matrix, cam in zip(tracks, probabilities, matrices, cams, strict=True):
+        for i, (track, p, matrix, cam) in enumerate(
+            zip(tracks, probabilities, matrices, cams, strict=True)
+        ):
             previous = track.probabilities
             track.probabilities = p if previous is None else a * previous + (1 - a) * p
+            neutral = None
+            if gate is not None and threshold is not None:
+                g = float(gate[i])
+                neutral = g if track.neutral is None else a * track.neutral + (1 - a) * g
+                track.neutral = neutral
             results.append(
                 FaceResult(
                     track.id,
@@ -84,6 +109,8 @@ class LivePipeline:
                     track.probabilities.copy(),
                     matrix,
                     cam,
+                    neutral,
+                    neutral is not None and threshold is not None and neutral >= threshold,
                 )
             )
         return results

@@ -24,6 +24,7 @@ class Track:
     score: float
     misses: int = 0
     probabilities: np.ndarray | None = None  # smoothed
+    neutral: float | None = None  # the neutral gate's probability, smoothed
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -38,6 +38,10 @@ class ModelConfig:
     activation: Literal["relu", "silu"] = "silu"
     dropout: float = 0.3
     attention: Literal["none", "se", "cbam"] = "none"
+    # An auxiliary "none of the six" output (a linear unit on the pooled embedding), trained
+    # on faces their datasets call neutral; it gates what live and explain display and never
+    # changes the six-class logits.
+    gate: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,6 +56,7 @@ class FaceNet(nn.Module):
 
     cam_layers: tuple[str, ...] = ()
     default_cam_layer: str = ""
+    gate: nn.Linear | None  # set by create_model (a class default would shadow the module)
 
     @abstractmethod
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -65,8 +70,24 @@ class FaceNet(nn.Module):
     def get_classifier(self) -> nn.Linear:
         """The linear layer that maps the pooled embedding to logits."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, gated: bool = False) -> Any:
+        """Six-class logits; ``gated``: :meth:`forward_gated` (how training reaches the gate
+        through DistributedDataParallel, which only wraps ``forward``)."""
+        if gated:
+            return self.forward_gated(x)
         return self.forward_head(self.forward_features(x))
+
+    def forward_gated(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(six-class logits (N, K), neutral-gate logit (N,)) from one pass through the
+        network; a model without a gate is refused."""
+        features = self.forward_features(x)
+        return self.forward_head(features), self.gate_logit(features)
+
+    def gate_logit(self, features: torch.Tensor) -> torch.Tensor:
+        """The neutral gate's logit (N,) from a feature map (N, D, h, w)."""
+        if self.gate is None:
+            raise CheckpointError("this model has no neutral gate (train one with --neutral-gate)")
+        return self.gate(self.forward_head(features, pre_logits=True)).squeeze(1)
 
     def cam_layer(self, name: str) -> nn.Module:
         """The submodule ``name`` of :attr:`cam_layers` (its output is what a map is made of)."""
@@ -93,11 +114,14 @@ def register_architecture(
 
 
 def create_model(config: ModelConfig) -> FaceNet:
-    """The network ``config.arch`` names, randomly initialised."""
+    """The network ``config.arch`` names, randomly initialised (with a neutral gate on its
+    pooled embedding when ``config.gate``: any architecture can carry one)."""
     try:
         factory = ARCHITECTURES[config.arch]
     except KeyError:
         raise CheckpointError(
             f"unknown architecture {config.arch!r}; known: {', '.join(ARCHITECTURES)}"
         ) from None
-    return factory(config)
+    model = factory(config)
+    model.gate = nn.Linear(model.get_classifier().in_features, 1) if config.gate else None
+    return model

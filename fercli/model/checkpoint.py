@@ -43,6 +43,14 @@ class Checkpoint:
     # the classifier's bias, so eval, explain, live, pseudolabel and the ONNX export all
     # apply it, identically; the raw weights in state_dict stay as trained.
     class_bias: tuple[float, ...] = ()
+    # The neutral gate's operating point (a probability; config.gate models only): fitted on
+    # the validation faces at training time, the highest neutral recall whose cost in
+    # six-class accuracy stays within the budget (evaluate/gate.py).
+    gate_threshold: float | None = None
+
+    @property
+    def has_gate(self) -> bool:
+        return self.config.gate
 
     def build(self) -> FaceNet:
         """The network with these weights (and the class bias), in eval mode."""
@@ -79,6 +87,7 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
         "train": checkpoint.train,
         "metrics": checkpoint.metrics,
         "class_bias": list(checkpoint.class_bias),
+        "gate_threshold": checkpoint.gate_threshold,
     }
     claim(path, "checkpoint")
     temp = temp_sibling(path)
@@ -145,7 +154,17 @@ def _parse(payload: dict[str, Any], path: Path) -> Checkpoint:
         train=payload.get("train", {}),
         metrics=payload.get("metrics", {}),
         class_bias=_class_bias(payload.get("class_bias", ()), len(payload["classes"])),
+        gate_threshold=_gate_threshold(payload.get("gate_threshold"), model.get("gate", False)),
     )
+
+
+def _gate_threshold(stored: Any, gated: bool) -> float | None:
+    if stored is None:
+        return 0.5 if gated else None
+    threshold = float(stored)
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"a neutral-gate threshold of {threshold}, outside 0..1")
+    return threshold
 
 
 def _class_bias(stored: Any, classes: int) -> tuple[float, ...]:

@@ -4,9 +4,11 @@ The exported graph takes ``faces``: float32 (N, C, S, S), pixel values / 255 in 
 checkpoint's colour (gray, or RGB order), already aligned like the training faces; the
 checkpoint's mean/std normalisation is inside the graph. It returns ``probabilities``
 (N, K, softmax) and ``cams`` (N, K, h, w): the class activation maps of the last feature
-map. For global average pooling followed by a linear head, Grad-CAM at that map equals
-CAM (the gradient of a logit with respect to a feature map is its head weight / (h·w)), so
-heat maps cost one 1×1 product with the head's weights instead of a backward pass.
+map; a model with a neutral gate also ``neutral`` (N,): the gate's probability, to compare
+with the metadata's ``gate_threshold``. For global average pooling followed by a linear
+head, Grad-CAM at that map equals CAM (the gradient of a logit with respect to a feature
+map is its head weight / (h·w)), so heat maps cost one 1×1 product with the head's weights
+instead of a backward pass.
 
 Everything needed to use the file travels in its metadata (``fercli`` key, JSON): classes,
 size, colour, mean/std, alignment template, input contract, source checkpoint.
@@ -33,9 +35,10 @@ INPUT_CONTRACT = "float32 (N, C, S, S), pixel / 255, colour as 'color', aligned;
 
 
 class DeployNet(nn.Module):
-    """Normalisation + network, returning probabilities and per-class CAMs. Uses only the
-    architecture hooks (``forward_features`` / ``forward_head`` / ``get_classifier``), so
-    any registered architecture exports."""
+    """Normalisation + network, returning probabilities and per-class CAMs (and the neutral
+    gate's probability when the model has one). Uses only the architecture hooks
+    (``forward_features`` / ``forward_head`` / ``get_classifier``), so any registered
+    architecture exports."""
 
     head: torch.Tensor
 
@@ -50,11 +53,18 @@ class DeployNet(nn.Module):
         """The last feature map of faces scaled to 0..1 (normalised here)."""
         return self.net.forward_features(self.normalise(faces))
 
-    def forward(self, faces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    @property
+    def outputs(self) -> list[str]:
+        """Names of what :meth:`forward` returns, in order."""
+        return ["probabilities", "cams"] + (["neutral"] if self.net.gate is not None else [])
+
+    def forward(self, faces: torch.Tensor) -> tuple[torch.Tensor, ...]:
         a = self.features(faces)
         logits = self.net.forward_head(a)
         cams = torch.nn.functional.conv2d(a, self.head)
-        return torch.softmax(logits, dim=1), cams
+        if self.net.gate is None:
+            return torch.softmax(logits, dim=1), cams
+        return torch.softmax(logits, dim=1), cams, torch.sigmoid(self.net.gate_logit(a))
 
 
 def metadata(checkpoint: Checkpoint, source: str) -> dict[str, Any]:
@@ -69,9 +79,11 @@ def metadata(checkpoint: Checkpoint, source: str) -> dict[str, Any]:
         "std": list(pre.std),
         "alignment": pre.alignment,
         "input": INPUT_CONTRACT,
-        "outputs": {"probabilities": "(N, K) softmax", "cams": "(N, K, h, w) class maps"},
+        "outputs": {"probabilities": "(N, K) softmax", "cams": "(N, K, h, w) class maps"}
+        | ({"neutral": "(N,) neutral-gate probability"} if checkpoint.has_gate else {}),
         "model": checkpoint.config.to_dict(),
         "class_bias": list(checkpoint.class_bias),  # folded into the graph's head
+        "gate_threshold": checkpoint.gate_threshold,
         "source": source,
         "fercli_version": __version__,
     }
@@ -102,8 +114,8 @@ def export_onnx(checkpoint_path: str | Path, output: str | Path, opset: int = OP
                 str(temp),
                 dynamo=False,
                 input_names=["faces"],
-                output_names=["probabilities", "cams"],
-                dynamic_axes={"faces": {0: "n"}, "probabilities": {0: "n"}, "cams": {0: "n"}},
+                output_names=net.outputs,
+                dynamic_axes={name: {0: "n"} for name in ["faces", *net.outputs]},
                 opset_version=opset,
             )
         model = onnx.load(str(temp))
@@ -138,12 +150,15 @@ def parity(onnx_path: str | Path, checkpoint_path: str | Path, faces: np.ndarray
 
     net = DeployNet(open_checkpoint(checkpoint_path)).eval()
     with torch.inference_mode():
-        p_torch, c_torch = (t.numpy() for t in net(torch.from_numpy(faces)))
+        p_torch, c_torch, *g_torch = (t.numpy() for t in net(torch.from_numpy(faces)))
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    p_onnx, c_onnx = session.run(None, {"faces": faces})
-    return {
+    p_onnx, c_onnx, *g_onnx = session.run(None, {"faces": faces})
+    result = {
         "faces": len(faces),
         "max_probability_difference": float(np.abs(p_onnx - p_torch).max()),
         "max_cam_difference": float(np.abs(c_onnx - c_torch).max()),
         "same_predictions": bool((p_onnx.argmax(1) == p_torch.argmax(1)).all()),
     }
+    if g_torch:
+        result["max_neutral_difference"] = float(np.abs(g_onnx[0] - g_torch[0]).max())
+    return result

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from .. import __version__
 from ..core.device import resolve_device
 from ..core.progress import NullProgress, Progress
 from ..errors import InputError
+from ..evaluate.gate import gate_summary
 from ..evaluate.metrics import BINS, RESAMPLES, assess
 from ..faceset import FaceSet, FaceSetWriter
 from ..infer import LoadedModel, Predictor, count_views
@@ -45,6 +46,18 @@ class EvalOptions:
     batch_size: int = 256
     device: str = "cpu"
     command: tuple[str, ...] = field(default_factory=tuple)
+
+
+class _Entry(NamedTuple):
+    """One evaluated model (or the ensemble): its outputs on the rows, time and notes."""
+
+    name: str
+    members: list[str]
+    probs: np.ndarray
+    seconds: float
+    warnings: list[str]
+    gate: np.ndarray | None
+    threshold: float | None
 
 
 def select_rows(faceset: FaceSet, split: str) -> tuple[np.ndarray, str]:
@@ -75,17 +88,22 @@ def _predict_rows(
     rows: np.ndarray,
     batch_size: int,
     progress: Progress,
-) -> np.ndarray:
-    """Probabilities (len(rows), K), streamed chunk by chunk."""
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Probabilities (len(rows), K) and the neutral gate's (len(rows),) or None, streamed
+    chunk by chunk."""
     out = np.empty((len(rows), len(predictor.classes)), np.float32)
+    gate = np.empty(len(rows), np.float32) if predictor.gated else None
     progress.start(f"eval {predictor.name}", len(rows))
     filled = 0
     for chunk in faceset.iter_rows(rows, ["images"]):
         k = len(chunk["images"])
-        out[filled : filled + k] = predictor.predict(chunk["images"], batch_size)
+        probs, neutral = predictor.predict_gated(chunk["images"], batch_size)
+        out[filled : filled + k] = probs
+        if gate is not None and neutral is not None:
+            gate[filled : filled + k] = neutral
         filled += k
         progress.advance(k)
-    return out
+    return out, gate
 
 
 def write_predictions(
@@ -95,9 +113,11 @@ def write_predictions(
     output: str | Path,
     predicted_by: str,
     provenance: Sequence[Mapping[str, Any]] = (),
+    gate: np.ndarray | None = None,
 ) -> None:
     """The faces at ``rows`` with every field they had plus ``probabilities``,
-    ``predictions``, ``confidence`` and ``entropy``."""
+    ``predictions``, ``confidence`` and ``entropy`` (and ``neutral_probability`` from a
+    model with a neutral gate)."""
     with FaceSetWriter(
         output,
         classes=faceset.classes,
@@ -109,7 +129,10 @@ def write_predictions(
         done = 0
         for batch in faceset.iter_rows(rows):
             p = probabilities[done : done + len(batch["images"])]
-            writer.append(batch | prediction_fields(p))
+            fields = prediction_fields(p)
+            if gate is not None:
+                fields["neutral_probability"] = gate[done : done + len(p)]
+            writer.append(batch | fields)
             done += len(p)
 
 
@@ -143,22 +166,33 @@ def run_eval(
                 "(fer pseudolabel labels unlabelled faces)"
             )
         labels = labels_all[labelled].astype(np.int64)
-        entries: list[tuple[str, list[str], np.ndarray, float, list[str]]] = []
+        neutral = faceset.read("neutral")[rows] if "neutral" in faceset.fields else None
+        entries: list[_Entry] = []
         for model in loaded:
             predictor = Predictor([model], options.tta)
             warnings = predictor.check(faceset)
             started = time.perf_counter()
-            probs = _predict_rows(predictor, faceset, rows, options.batch_size, progress)
+            probs, gate = _predict_rows(predictor, faceset, rows, options.batch_size, progress)
             seconds = time.perf_counter() - started
-            entries.append((model.name, [model.name], probs, seconds, warnings))
+            entries.append(_Entry(model.name, [model.name], probs, seconds, warnings, gate,
+                                  predictor.gate_threshold))  # fmt: skip
         if options.ensemble and len(loaded) > 1:
-            probs = np.mean([e[2] for e in entries], axis=0)
-            seconds = sum(e[3] for e in entries)
-            warnings = sorted({w for e in entries for w in e[4]})
-            entries.append(("ensemble(" + "+".join(names) + ")", names, probs, seconds, warnings))
+            gates = [e.gate for e in entries if e.gate is not None]
+            gated = len(gates) == len(entries)
+            entries.append(
+                _Entry(
+                    "ensemble(" + "+".join(names) + ")",
+                    names,
+                    np.mean([e.probs for e in entries], axis=0),
+                    sum(e.seconds for e in entries),
+                    sorted({w for e in entries for w in e.warnings}),
+                    np.mean(gates, axis=0) if gated else None,
+                    Predictor(loaded).gate_threshold,
+                )
+            )
         classes = faceset.classes
         report_models = []
-        for name, members, probs, seconds, warnings in entries:
+        for name, members, probs, seconds, warnings, gate, threshold in entries:
             progress.start(f"bootstrap {name}", None)
             scores = assess(
                 probs[labelled],
@@ -179,9 +213,15 @@ def run_eval(
                     **scores,
                 }
             )
+            if gate is not None and threshold is not None:  # reported apart from the six
+                report_models[-1]["gate"] = gate_summary(
+                    gate, threshold, labels_all, probs.argmax(1), neutral
+                )
         if predictions is not None:
-            name, _, probs, _, _ = entries[-1] if options.ensemble else entries[0]
-            write_predictions(faceset, rows, probs, predictions, name, provenance)
+            chosen = entries[-1] if options.ensemble else entries[0]
+            write_predictions(
+                faceset, rows, chosen.probs, predictions, chosen.name, provenance, chosen.gate
+            )
         support = np.bincount(labels, minlength=len(classes))
         return {
             "schema": REPORT_SCHEMA,

@@ -54,6 +54,8 @@ class ExplainOptions:
     limit: int | None = None
     detector: DetectorOptions = field(default_factory=DetectorOptions)
     device: str = "cpu"
+    # Show "neutral" where the model's neutral gate fires (models that have one).
+    gate: bool = True
 
 
 def _faces_from_crops(
@@ -105,6 +107,7 @@ class ExplainReport(Report):
     faces: int
     per_target_class: dict[str, int]
     true_label_missing: int
+    neutral_shown: int | None  # faces shown as neutral by the gate; None: no gate, or off
     overlays: int
     files: list[str]
     input: list[str]
@@ -211,7 +214,8 @@ def _explain_set(
     map_sum = np.zeros((k, h, w))
     face_sum = np.zeros((k, h, w, c))
     per_target = np.zeros(k, np.int64)
-    fallback = overlays = 0
+    fallback = overlays = neutral_shown = 0
+    threshold = explainer.model.checkpoint.gate_threshold if options.gate else None
     attrs = {
         **faceset.inherited_attrs(),
         "predicted_by": explainer.model.name,
@@ -236,13 +240,19 @@ def _explain_set(
             images, labels = chunk["images"], chunk["labels"]
             targets = _targets(options.target, labels, classes)
             fallback += sum(t is None for t in targets) if options.target == "true" else 0
-            maps, probs = explainer(images, targets)
+            maps, probs, neutral = explainer(images, targets)
             chosen = np.array(
                 [p.argmax() if t is None else t for p, t in zip(probs, targets, strict=True)]
             )
-            writer.append(
-                {**chunk, "saliency": maps.astype(np.float16), **prediction_fields(probs)}
-            )
+            fields = {**chunk, "saliency": maps.astype(np.float16), **prediction_fields(probs)}
+            shown = [classes[int(p.argmax())] for p in probs]
+            if neutral is not None:
+                fields["neutral_probability"] = neutral
+                if threshold is not None:
+                    fires = neutral >= np.float32(threshold)
+                    shown = ["neutral" if f else name for f, name in zip(fires, shown, strict=True)]
+                    neutral_shown += int(fires.sum())
+            writer.append(fields)
             for cls in np.unique(chosen):
                 members = chosen == cls
                 map_sum[cls] += maps[members].sum(axis=0)
@@ -250,8 +260,12 @@ def _explain_set(
                 per_target[cls] += members.sum()
             sources = chunk.get("source", np.full(len(images), "", dtype=object))
             for i in range(min(len(images), overlay_cap - overlays)):
-                pic = card(images[i], maps[i], classes, probs[i], int(chosen[i]), int(labels[i]))
-                name = _file_name(row + i, classes[int(probs[i].argmax())], str(sources[i]))
+                headline = ""
+                if neutral is not None and shown[i] == "neutral":
+                    headline = f"neutral {neutral[i]:.0%}"
+                pic = card(images[i], maps[i], classes, probs[i], int(chosen[i]), int(labels[i]),
+                           headline=headline)  # fmt: skip
+                name = _file_name(row + i, shown[i], str(sources[i]))
                 _save_png(overlay_dir / name, pic)
                 overlays += 1
             row += len(images)
@@ -278,6 +292,7 @@ def _explain_set(
         "faces": int(per_target.sum()),
         "per_target_class": {classes[i]: int(per_target[i]) for i in range(k)},
         "true_label_missing": int(fallback),
+        "neutral_shown": neutral_shown if threshold is not None else None,
         "overlays": overlays,
         "files": ["overlays/", "maps.h5", "class_means.h5", "class_means.png"],
     }

@@ -10,6 +10,7 @@ from typing import Any
 from ..core.progress import NullProgress, Progress
 from ..core.taxonomy import CLASSES
 from ..datasets import IMPORTERS, ImportOptions, ImportPlan, ImportReport, detect_format
+from ..datasets.base import mark_neutral
 from ..errors import InputError
 from ..faceset import FaceSetWriter
 from ..faceset.atomic import STDIO
@@ -51,11 +52,11 @@ def run_import(
 
         with tempfile.TemporaryDirectory(prefix="fercli-import-") as tmp:
             staged = Path(tmp) / "faces.h5"
-            _write(plan, staged, report, attrs, provenance)
+            _write(plan, staged, report, attrs, provenance, options.keep_unmapped)
             with open_faceset(staged) as faceset:
                 write_imagedir(faceset, output, progress)
     else:
-        _write(plan, output, report, attrs, provenance)
+        _write(plan, output, report, attrs, provenance, options.keep_unmapped)
     report.extra["seconds"] = round(time.perf_counter() - started, 2)
     report.extra["output"] = str(output) if str(output) != STDIO else "<stdout>"
     return report
@@ -67,14 +68,16 @@ def _write(
     report: ImportReport,
     attrs: dict[str, Any],
     provenance: Sequence[Mapping[str, Any]],
+    neutral: bool,
 ) -> None:
-    """Stream the plan's batches into one face set, tallying each batch in the report."""
+    """Stream the plan's batches into one face set, tallying each batch in the report;
+    ``neutral``: write the ``neutral`` field (faces kept with --keep-unmapped)."""
     with FaceSetWriter(
         output, classes=CLASSES, color=plan.color, attrs=attrs, provenance=provenance
     ) as writer:
         for batch in plan.batches:
             report.observe(batch)
-            writer.append(batch)
+            writer.append(mark_neutral(batch) if neutral else batch)
         if len(writer) == 0:
             dropped = sum(sum(c.values()) for c in report.dropped.values())
             raise InputError(

@@ -16,7 +16,8 @@ def describe(faceset: FaceSet) -> dict[str, Any]:
     Keys: path, schema_version, faces, image_shape, color, classes, fields, counts
     (split → class → n), domains, soft_labels (rows with / without), attrs, provenance.
     """
-    fields = ["labels"] + [f for f in ("split", "domain", "soft_labels") if f in faceset.fields]
+    optional = ("split", "domain", "soft_labels", "neutral")
+    fields = ["labels"] + [f for f in optional if f in faceset.fields]
     counts: dict[str, Counter[str]] = {}
     domains: Counter[str] = Counter()
     soft_rows = 0
@@ -28,7 +29,9 @@ def describe(faceset: FaceSet) -> dict[str, Any]:
             mask = splits == split
             per_class = np.bincount(labels[mask] + 1, minlength=len(classes) + 1)
             bucket = counts.setdefault(str(split), Counter())
-            bucket["unlabelled"] += int(per_class[0])
+            neutral = int(chunk["neutral"][mask].sum()) if "neutral" in chunk else 0
+            bucket["neutral"] += neutral
+            bucket["unlabelled"] += int(per_class[0]) - neutral
             for name, n in zip(classes, per_class[1:], strict=True):
                 bucket[name] += int(n)
         if "domain" in chunk:
@@ -45,7 +48,7 @@ def describe(faceset: FaceSet) -> dict[str, Any]:
         "classes": list(classes),
         "fields": list(faceset.fields),
         "counts": {
-            s: {k: v for k, v in c.items() if v or k != "unlabelled"}
+            s: {k: v for k, v in c.items() if v or k not in ("neutral", "unlabelled")}
             for s, c in sorted(counts.items())
         },
         "domains": dict(domains),

@@ -75,17 +75,20 @@ def open_source(source: str) -> tuple[Any, float]:
 
 
 def face_record(face: FaceResult, classes: tuple[str, ...]) -> dict[str, Any]:
-    k = int(face.probabilities.argmax())
-    return {
+    label, probability = face.shown(classes)
+    record = {
         "id": face.id,
         "box": [round(float(v), 1) for v in face.box],
         "score": round(face.score, 4),
-        "label": classes[k],
-        "probability": round(float(face.probabilities[k]), 4),
+        "label": label,
+        "probability": round(probability, 4),
         "probabilities": {
             c: round(float(p), 4) for c, p in zip(classes, face.probabilities, strict=True)
         },
     }
+    if face.neutral_probability is not None:
+        record["neutral_probability"] = round(face.neutral_probability, 4)
+    return record
 
 
 def _check_window() -> None:

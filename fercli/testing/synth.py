@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.taxonomy import CLASSES
+from ..core.taxonomy import CLASSES, NEUTRAL
 
 CANONICAL_LANDMARKS = np.array(
     [[-0.33, -0.2], [0.33, -0.2], [0.0, 0.12], [-0.3, 0.45], [0.3, 0.45]], dtype=np.float32
@@ -35,6 +35,7 @@ _EXPRESSION = np.array(
         [0.06, -0.38, 0.12, -0.02, 0.00, 0.00],  # angry: inner brows down, tight mouth
         [0.04, -0.38, 0.04, -0.04, 0.03, 0.12],  # disgust: lowered brows, lopsided mouth
         [0.11, -0.55, -0.08, -0.04, 0.07, 0.00],  # fear: wide eyes, raised brows, stretched
+        [0.02, -0.47, 0.00, 0.00, 0.00, 0.00],  # neutral (label NEUTRAL): eyes relaxed, straight
     ],
     dtype=np.float32,
 )
@@ -113,14 +114,16 @@ def make_faces(
 
     ``scale_range`` and ``max_shift`` are fractions of ``size``; with the defaults the whole
     face stays inside the frame. Expression parameters are jittered per face so classes
-    overlap a little, as real ones do.
+    overlap a little, as real ones do. A given label of :data:`NEUTRAL` draws a relaxed,
+    neutral face (outside the six).
     """
     rng = np.random.default_rng(seed)
     if labels is None:
         labels = np.arange(n) % len(CLASSES)
         rng.shuffle(labels)
     labels = np.asarray(labels, dtype=np.int16)
-    params = _EXPRESSION[labels] + rng.normal(0, 0.012, (n, 6)).astype(np.float32)
+    rows = np.where(labels == NEUTRAL, len(CLASSES), labels)
+    params = _EXPRESSION[rows] + rng.normal(0, 0.012, (n, 6)).astype(np.float32)
     pose = np.stack(
         [
             rng.uniform(-max_rotation, max_rotation, n),

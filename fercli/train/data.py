@@ -1,7 +1,8 @@
 """Faces into memory once, as uint8 tensors (a quarter of float32's size), read in chunks.
 
 Training then indexes batches straight out of one tensor; augmentation and conversion to
-float happen per batch on the training device. Unlabelled faces (-1) are left out.
+float happen per batch on the training device. Unlabelled faces (-1) are left out, except
+the ones marked neutral when a neutral gate is trained.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from ..faceset import FaceSet
 class TrainData:
     """Faces (N, C, H, W) uint8, labels (N,) int64, soft labels (N, K) float32 or None;
     per face: curriculum ``stage`` (-1 = always in the pool) and ``memory`` flag, training
-    ``weight`` (1 unless the set says) and ``pseudo`` (a pseudo-labelled face)."""
+    ``weight`` (1 unless the set says), ``pseudo`` (a pseudo-labelled face) and ``neutral``
+    (1: a neutral face, label -1, which trains only the gate)."""
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -28,12 +30,15 @@ class TrainData:
     memory: torch.Tensor | None = None
     weight: torch.Tensor | None = None
     pseudo: torch.Tensor | None = None
+    neutral: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def counts(self, num_classes: int) -> np.ndarray:
-        return np.bincount(self.labels.numpy(), minlength=num_classes)
+        """Faces per class (neutral faces, label -1, are not counted)."""
+        labels = self.labels.numpy()
+        return np.bincount(labels[labels >= 0], minlength=num_classes)
 
     def extended(self, other: TrainData) -> TrainData:
         """This data followed by ``other`` (fields one side lacks take their defaults)."""
@@ -60,6 +65,7 @@ class TrainData:
             join(self.memory, other.memory, 0, torch.uint8),
             join(self.weight, other.weight, 1.0, torch.float32),
             join(self.pseudo, other.pseudo, False, torch.bool),
+            join(self.neutral, other.neutral, 0, torch.uint8),
         )
 
 
@@ -79,7 +85,9 @@ def channel_stats(images: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor
     return mean.float(), var.clamp_min(0).sqrt().float().clamp_min(1e-3)
 
 
-PER_FACE = {"stage": torch.int16, "memory": torch.uint8, "weight": torch.float32}
+PER_FACE = {
+    "stage": torch.int16, "memory": torch.uint8, "weight": torch.float32, "neutral": torch.uint8,
+}  # fmt: skip
 """Optional per-face training fields read when a set has them."""
 
 
@@ -105,16 +113,31 @@ def load(faceset: FaceSet, rows: np.ndarray, pseudo: bool = False) -> TrainData:
         filled += k
     flags = torch.full((len(rows),), pseudo, dtype=torch.bool) if pseudo else None
     return TrainData(images, labels, soft, extra.get("stage"), extra.get("memory"),
-                     extra.get("weight"), flags)  # fmt: skip
+                     extra.get("weight"), flags, extra.get("neutral"))  # fmt: skip
+
+
+def usable(faceset: FaceSet, neutral: bool = False) -> np.ndarray:
+    """Which faces train (and validate): the labelled ones, plus with ``neutral`` the faces
+    marked neutral (a neutral gate learns from them)."""
+    keep = faceset.read("labels") >= 0
+    if neutral:
+        if "neutral" not in faceset.fields or not faceset.read("neutral").any():
+            raise InputError(
+                f"{faceset.path}: has no neutral faces to train a neutral gate on "
+                "(import the datasets with fer import --keep-unmapped)"
+            )
+        keep |= faceset.read("neutral") > 0
+    return keep
 
 
 def split_rows(
-    faceset: FaceSet, val_split: float | None, seed: int
+    faceset: FaceSet, val_split: float | None, seed: int, neutral: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Train and validation rows: the set's own ``val`` split unless ``val_split`` is given,
-    else a stratified random ``val_split`` fraction (10% when the set has no val split)."""
+    else a stratified random ``val_split`` fraction (10% when the set has no val split);
+    ``neutral``: neutral faces too, stratified as a class of their own."""
     labels = faceset.read("labels")
-    labelled = labels >= 0
+    labelled = usable(faceset, neutral)
     splits = faceset.read("split") if "split" in faceset.fields else None
     if val_split is None and splits is not None and (splits == "val").any():
         train = np.flatnonzero(labelled & (splits == "train"))

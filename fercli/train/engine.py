@@ -33,6 +33,7 @@ from ..core.device import resolve_device, resolve_precision
 from ..core.metrics import summary
 from ..core.progress import NullProgress, Progress
 from ..errors import InputError
+from ..evaluate.gate import GATE_COST, fit_threshold, gate_summary
 from ..faceset import open_faceset
 from ..infer.fields import certainty
 from ..model import ModelConfig, create_model
@@ -90,6 +91,9 @@ class TrainOptions:
     # certainty, plus ``pseudo_entropy`` x an entropy-maximisation term on uncertain ones.
     pseudo: Path | None = None
     pseudo_entropy: float = 0.1
+    # The neutral gate (model.gate): the share of correctly classified six-class validation
+    # faces it may fire on; its threshold is fitted to that budget on every source's faces.
+    gate_cost: float = GATE_COST
 
 
 def _domains(faceset: Any, rows: np.ndarray) -> np.ndarray | None:
@@ -151,10 +155,13 @@ class Trainer:
         self.device = resolve_device(options.device)
         torch.manual_seed(options.seed)
         with open_faceset(source) as fs:
+            gated = options.model.gate
             if val_source is None:
-                train_rows, val_rows = data_mod.split_rows(fs, options.val_split, options.seed)
+                train_rows, val_rows = data_mod.split_rows(
+                    fs, options.val_split, options.seed, gated
+                )
             else:  # a separate validation set: every labelled face here trains
-                train_rows = np.flatnonzero(fs.read("labels") >= 0)
+                train_rows = np.flatnonzero(data_mod.usable(fs, gated))
             if options.limit:
                 train_rows = np.sort(
                     np.random.default_rng(options.seed).permutation(train_rows)[: options.limit]
@@ -176,7 +183,7 @@ class Trainer:
                     raise InputError(f"{val_source}: classes or image size differ from {source}")
                 if vs.color != self.color:
                     raise InputError(f"{val_source}: is {vs.color}, {source} is {self.color}")
-                val_rows = np.flatnonzero(vs.read("labels") >= 0)
+                val_rows = np.flatnonzero(data_mod.usable(vs, gated))
                 self.val = data_mod.load(vs, val_rows)
                 self.val_domains = _domains(vs, val_rows)
         if options.pseudo is not None:
@@ -229,14 +236,14 @@ class Trainer:
             )
         self.mean = torch.tensor(init.preprocess.mean, dtype=torch.float32)
         self.std = torch.tensor(init.preprocess.std, dtype=torch.float32)
-        if init.classes == tuple(self.classes):
+        wanted = replace(init.config, num_classes=config.num_classes, gate=config.gate)
+        if init.classes == tuple(self.classes) and wanted == init.config:
             return init
-        head_config = replace(init.config, num_classes=config.num_classes)
-        fresh = create_model(head_config).state_dict()
-        state = {
-            k: v if v.shape == fresh[k].shape else fresh[k] for k, v in init.state_dict.items()
-        }
-        return replace(init, config=head_config, state_dict=state)
+        # A new head where the classes differ, a new gate where one is asked for.
+        fresh = create_model(wanted).state_dict()
+        old = init.state_dict
+        state = {k: old[k] if k in old and old[k].shape == v.shape else v for k, v in fresh.items()}
+        return replace(init, config=wanted, state_dict=state, gate_threshold=None)
 
     def _pseudo(self, path: Path) -> data_mod.TrainData:
         """The pseudo-labelled faces, weighted by certainty (1 - entropy / ln K) unless the
@@ -277,9 +284,11 @@ class Trainer:
         pool = self._pool()
         if pool is None:
             pool = torch.arange(n)
-        if self.options.balanced_sampler:
-            counts = torch.from_numpy(self.train.counts(len(self.classes))).float().clamp_min(1)
-            weights = 1.0 / counts[self.train.labels[pool]]
+        if self.options.balanced_sampler:  # neutral faces (label -1) count as a class too
+            k = len(self.classes)
+            group = torch.where(self.train.labels < 0, k, self.train.labels)
+            counts = torch.bincount(group, minlength=k + 1).float().clamp_min(1)
+            weights = 1.0 / counts[group[pool]]
             return pool[torch.multinomial(weights, n, replacement=True, generator=gen)]
         rounds = -(-n // len(pool))
         return torch.cat([pool[torch.randperm(len(pool), generator=gen)] for _ in range(rounds)])[
@@ -305,22 +314,30 @@ class Trainer:
             idx = idx[self.rank :: self.world]
             x = self.train.images[idx].to(self.device, non_blocking=True).float() / 255
             soft = self.train.soft[idx].to(self.device) if self.train.soft is not None else None
+            labels = self.train.labels[idx].to(self.device)
             targets = targets_from(
-                self.train.labels[idx].to(self.device),
-                soft,
-                len(self.classes),
-                options.loss.label_smoothing,
+                labels.clamp_min(0), soft, len(self.classes), options.loss.label_smoothing
             )
+            gated = self.model.gate is not None
+            if gated:  # neutral faces: no six-class target, a gate target of 1 (mixed alike)
+                neutral = (labels < 0)[:, None]
+                targets = torch.cat([targets * ~neutral, neutral.float()], 1)
             x = geometric(x, options.augment, gen)
             x = erase(x, options.augment.erasing, gen)
             x, targets = mix(x, targets, options.augment, gen)
             x = self._normalise(x).contiguous(memory_format=self.memory_format)
             with self._autocast():
-                logits = self.net(x)
+                out = self.net(x, gated=gated)
+            logits, gate = out if gated else (out, None)
             weight = (
                 self.train.weight[idx].to(self.device) if self.train.weight is not None else None
             )
-            loss = loss_fn(logits, targets, self.weights, options.loss, weight, self.offsets)
+            k = len(self.classes)
+            loss = loss_fn(logits, targets[:, :k], self.weights, options.loss, weight, self.offsets)
+            if gate is not None:
+                loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(
+                    gate.float(), targets[:, k]
+                )
             if self.train.pseudo is not None and options.pseudo_entropy > 0:
                 loss = loss + options.pseudo_entropy * entropy_penalty(
                     logits, self.train.pseudo[idx].to(self.device), weight
@@ -360,16 +377,21 @@ class Trainer:
         """Scores on the validation faces in float32 (no autocast, whatever the training
         precision), so a checkpoint's stored metrics are exactly what ``fer eval`` finds."""
         model = (self.ema or self.model).eval()
-        logits = []
+        gated = model.gate is not None
+        logits, gates = [], []
         for lo in range(0, len(self.val), 512):
             x = self.val.images[lo : lo + 512].to(self.device).float() / 255
             x = self._normalise(x).contiguous(memory_format=self.memory_format)
-            logits.append(model(x).float().cpu())
+            out = model(x, gated=gated)
+            logits.append((out[0] if gated else out).float().cpu())
+            if gated:
+                gates.append(torch.sigmoid(out[1].float()).cpu())
+        six = (self.val.labels >= 0).numpy()  # neutral faces only measure the gate
         all_logits = torch.cat(logits)
         labels = self.val.labels
-        loss = torch.nn.functional.cross_entropy(all_logits, labels).item()
+        loss = torch.nn.functional.cross_entropy(all_logits[six], labels[six]).item()
         predicted = all_logits.argmax(1).numpy()
-        stats = summary(labels.numpy(), predicted, self.classes)
+        stats = summary(labels.numpy()[six], predicted[six], self.classes)
         record = {
             "val_loss": loss,
             "val_accuracy": stats["accuracy"],
@@ -380,7 +402,7 @@ class Trainer:
         if self.val_domains is not None:  # a merged set: each source reported on its own
             per_domain = {}
             for name in np.unique(self.val_domains):
-                rows = self.val_domains == name
+                rows = (self.val_domains == name) & six
                 part = summary(labels.numpy()[rows], predicted[rows], self.classes)
                 per_domain[str(name)] = {k: part[k] for k in ("accuracy", "macro_f1", "recall")} | {
                     "faces": int(rows.sum())
@@ -388,6 +410,36 @@ class Trainer:
             record["val_domains"] = per_domain
             # Selected on every source equally, not on whichever has the most faces.
             record["val_score"] = float(np.mean([d["macro_f1"] for d in per_domain.values()]))
+        if gated:
+            record |= self._gate_record(torch.cat(gates).numpy(), predicted)
+        return record
+
+    def _gate_record(self, probability: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+        """The gate's threshold, fitted so that on every source it costs at most
+        ``gate_cost`` of six-class accuracy, and how it does there."""
+        labels = self.val.labels.numpy()
+        neutral = self.val.neutral.numpy() if self.val.neutral is not None else None
+        domains = self.val_domains if self.val_domains is not None else np.zeros(len(labels))
+        threshold = 0.0
+        for name in np.unique(domains):
+            six = (domains == name) & (labels >= 0)
+            correct = predicted[six] == labels[six]
+            fitted = fit_threshold(probability[six], correct, self.options.gate_cost)
+            threshold = max(threshold, fitted)
+        gate = gate_summary(probability, threshold, labels, predicted, neutral)
+        record: dict[str, Any] = {"val_gate": gate}
+        if self.val_domains is not None:
+            record["val_gate_domains"] = {
+                str(name): gate_summary(
+                    probability[rows],
+                    threshold,
+                    labels[rows],
+                    predicted[rows],
+                    None if neutral is None else neutral[rows],
+                )
+                for name in np.unique(self.val_domains)
+                for rows in [self.val_domains == name]
+            }
         return record
 
     # --- checkpoints ----------------------------------------------------------------
@@ -395,7 +447,9 @@ class Trainer:
         self, model: torch.nn.Module, metrics: dict[str, Any], train: dict[str, Any]
     ) -> Checkpoint:
         state = model.state_dict()
-        return Checkpoint(self.config, tuple(self.classes), self.preprocess, state, train, metrics)
+        threshold = metrics.get("val_gate", {}).get("threshold") if self.config.gate else None
+        return Checkpoint(self.config, tuple(self.classes), self.preprocess, state, train, metrics,
+                          gate_threshold=threshold)  # fmt: skip
 
     def _train_record(self) -> dict[str, Any]:
         o = self.options

@@ -239,3 +239,28 @@ def test_import_keeps_neutral_faces_marked_and_the_six_class_split_unchanged(tmp
             return sorted(fs.read("source")[rows & (fs.read("split") == "val")])
 
         assert val_sources(a, np.ones(len(a), bool)) == val_sources(b, six)
+
+
+def test_gate_only_leaves_every_other_weight_as_it_was(gated, tmp_path):
+    from fercli.train.engine import Trainer, TrainOptions
+
+    with tiny_architecture():
+        plain_set = tmp_path / "plain.h5"
+        write_set(plain_set, 420, 3, neutral=False)
+        plain = tmp_path / "plain.pt"
+        Trainer(plain_set, plain, TrainOptions(model=ModelConfig(arch=ARCH), epochs=2)).run()
+        with pytest.raises(InputError, match="--gate-only"):
+            Trainer(gated[1], tmp_path / "x.pt", TrainOptions(gate_only=True))
+        options = TrainOptions(
+            model=ModelConfig(gate=True), init=str(plain), gate_only=True, epochs=3, lr=1e-2
+        )
+        result = Trainer(gated[1], tmp_path / "g.pt", options).run()
+        before, after = open_checkpoint(plain), open_checkpoint(tmp_path / "g.pt")
+    assert after.has_gate and set(after.state_dict) - set(before.state_dict) == {
+        "gate.weight",
+        "gate.bias",
+    }
+    for key, value in before.state_dict.items():  # batch-norm statistics included
+        torch.testing.assert_close(after.state_dict[key], value)
+    best = result["best"]
+    assert best["val_score"] == best["val_gate"]["neutral_recall"] > 0

@@ -11,6 +11,7 @@ from .. import __version__
 from . import (
     align_cmd,
     calibrate_cmd,
+    clean_cmd,
     detect_cmd,
     doctor_cmd,
     eval_cmd,
@@ -31,7 +32,7 @@ app = typer.Typer(
     name="fer",
     help="Facial expression recognition at 64x64, six emotions (happy, surprise, sad, angry, "
     "disgust, fear), as composable commands over HDF5 face sets.\n\n"
-    "Pipeline: import -> detect/align/upscale -> merge -> train -> eval/explain/live. "
+    "Pipeline: import -> detect/align/upscale -> clean -> merge -> train -> eval/explain/live. "
     "Face sets go to stdout when -o is omitted, and '-' reads one from stdin. "
     "A trained model ships inside the package (fer models): eval, explain, live and "
     "pseudolabel use it when no model is given.",
@@ -69,6 +70,7 @@ detect_cmd.register(app)
 align_cmd.register(app)
 upscale_cmd.register(app)
 merge_cmd.register(app)
+clean_cmd.register(app)
 train_cmd.register(app)
 pseudolabel_cmd.register(app)
 eval_cmd.register(app)

@@ -78,11 +78,22 @@ def train_command(
     activation: str = typer.Option("silu", "--activation", help="relu or silu."),
     dropout: float = typer.Option(0.3, "--dropout", min=0.0, max=0.9),
     attention: str = typer.Option("none", "--attention", help="none, se or cbam."),
+    skip_flagged: bool = typer.Option(
+        False,
+        "--skip-flagged",
+        help="Leave out of training the faces fer clean flagged (validation keeps them).",
+    ),
     neutral_gate: bool = typer.Option(
         False,
         "--neutral-gate",
         help="Also train a 'none of the six' output on the set's neutral faces (fer import "
         "--keep-unmapped marks them); fer live and fer explain show 'neutral' when it fires.",
+    ),
+    gate_only: bool = typer.Option(
+        False,
+        "--gate-only",
+        help="With --init and --neutral-gate: train the gate alone on the frozen model (its "
+        "six-class outputs stay exactly as they were); epochs are selected on the gate.",
     ),
     gate_cost: float = typer.Option(
         0.02,
@@ -184,6 +195,8 @@ def train_command(
         pseudo=pseudo,
         pseudo_entropy=pseudo_entropy,
         gate_cost=gate_cost,
+        skip_flagged=skip_flagged,
+        gate_only=gate_only,
     )
     with RichProgress() as progress:
         summary = run_train(data, output, options, progress, provenance(ctx), val, resume)
@@ -193,9 +206,11 @@ def train_command(
 
 def show(summary: dict[str, Any]) -> None:
     best = summary["best"]
+    skipped = summary["skipped_flagged"]
     console.print(
         f"{summary['epochs']} epochs on {summary['device']}, {summary['train_faces']} "
         f"train / {summary['val_faces']} val faces"
+        + (f" ({skipped} flagged left out)" if skipped else "")
     )
     if best:
         console.print(

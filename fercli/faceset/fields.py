@@ -11,7 +11,7 @@ import numpy as np
 from .schema import FIELDS
 
 NO_VALUE: dict[str, Any] = {"labels": -1, "predictions": -1, "stage": -1, "face_index": 0,
-                            "memory": 0}  # fmt: skip
+                            "memory": 0, "duplicate_group": -1}  # fmt: skip
 """The "unknown" value of integer fields; float fields get NaN, strings and categories ""."""
 
 

@@ -60,6 +60,10 @@ FIELDS: Final[dict[str, Field]] = {
         Field("confidence", "float32", (), "a model's (pseudo-label) confidence, max probability"),
         Field("entropy", "float32", (), "entropy of a model's class probabilities, nats"),
         Field("neutral_probability", "float32", (), "a model's neutral-gate output; NaN: no gate"),
+        Field("flags", "uint8", (), "fer clean: 1 outlier, 2 near-duplicate, 4 label error (bits)"),
+        Field("outlier_score", "float32", (), "fer clean: autoencoder reconstruction error"),
+        Field("duplicate_group", "int32", (), "fer clean: near-duplicate group id; -1 = none"),
+        Field("label_quality", "float32", (), "fer clean: probability of the given label"),
         Field("saliency", "float16", (None, None), "saliency map (N,H,W) in 0..1 (fer explain)"),
     )
 }

@@ -84,6 +84,18 @@ def find_duplicates(hashes: np.ndarray, splits: np.ndarray, labels: np.ndarray) 
     return found
 
 
+def keep_one(group: np.ndarray, splits: np.ndarray) -> np.ndarray:
+    """Which face of each group to keep (a boolean mask): the copy in the most held-out
+    split (test, then val, then train), among equals the first in order."""
+    rank = np.asarray([HELD_OUT_RANK.get(str(s), 0) for s in splits], dtype=np.int64)
+    order = np.lexsort((np.arange(len(group)), -rank, group))  # last key sorts first
+    first = np.ones(len(order), bool)
+    first[1:] = group[order][1:] != group[order][:-1]
+    keep = np.zeros(len(order), bool)
+    keep[order[first]] = True
+    return keep
+
+
 @dataclass
 class DuplicateReport(DuplicateCounts):
     """What merge found and what it removed."""
@@ -100,17 +112,10 @@ def plan(
     """Which faces of each input to keep (boolean masks) and what was found."""
     sizes = [len(h) for h in hashes]
     source = np.repeat(np.arange(len(hashes)), sizes)
-    row = np.concatenate([np.arange(n) for n in sizes]) if sizes else np.zeros(0, int)
-    all_hashes = np.concatenate(hashes)
-    rank = np.concatenate([np.vectorize(lambda s: HELD_OUT_RANK.get(s, 0), otypes=[int])(s)
-                           if len(s) else np.zeros(0, int) for s in splits])  # fmt: skip
-    found = find_duplicates(all_hashes, np.concatenate(splits), np.concatenate(labels))
+    all_splits = np.concatenate(splits)
+    found = find_duplicates(np.concatenate(hashes), all_splits, np.concatenate(labels))
     group, counts = found.group, found.size
-    order = np.lexsort((row, source, -rank, group))  # last key sorts first
-    first = np.ones(len(order), bool)
-    first[1:] = group[order][1:] != group[order][:-1]
-    keep = np.zeros(len(order), bool)
-    keep[order[first]] = True
+    keep = keep_one(group, all_splits)  # input order is (input, row) order
     report = DuplicateReport(**found.to_dict(), removed=int((~keep).sum()))
     dup = counts[group] > 1
     if dup.any():

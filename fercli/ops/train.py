@@ -22,6 +22,7 @@ class TrainReport(Report):
     best: dict[str, Any]
     metrics_log: str
     train_faces: int
+    skipped_flagged: int  # training faces left out by --skip-flagged
     val_faces: int
     device: str
     processes: int

@@ -94,6 +94,12 @@ class TrainOptions:
     # The neutral gate (model.gate): the share of correctly classified six-class validation
     # faces it may fire on; its threshold is fitted to that budget on every source's faces.
     gate_cost: float = GATE_COST
+    # Leave out of training the faces fer clean flagged (the set's ``flags`` field);
+    # validation keeps them, so runs with and without compare on the same faces.
+    skip_flagged: bool = False
+    # Train the neutral gate alone on --init's frozen network: the six-class outputs stay
+    # exactly the init model's, and epochs are selected on the gate's neutral recall.
+    gate_only: bool = False
 
 
 def _domains(faceset: Any, rows: np.ndarray) -> np.ndarray | None:
@@ -162,6 +168,13 @@ class Trainer:
                 )
             else:  # a separate validation set: every labelled face here trains
                 train_rows = np.flatnonzero(data_mod.usable(fs, gated))
+            self.skipped = 0
+            if options.skip_flagged:
+                if "flags" not in fs.fields:
+                    raise InputError(f"{source}: has no flags to skip (mark them with fer clean)")
+                clean = fs.read("flags")[train_rows] == 0
+                self.skipped = int((~clean).sum())
+                train_rows = train_rows[clean]
             if options.limit:
                 train_rows = np.sort(
                     np.random.default_rng(options.seed).permutation(train_rows)[: options.limit]
@@ -212,6 +225,12 @@ class Trainer:
             torch.channels_last if options.channels_last else torch.contiguous_format
         )
         self.model = self.model.to(self.device).to(memory_format=self.memory_format)
+        if options.gate_only:
+            if init is None or self.model.gate is None:
+                raise InputError("--gate-only trains a new gate on a model: give --init and "
+                                 "--neutral-gate")  # fmt: skip
+            self.model.requires_grad_(False)
+            self.model.gate.requires_grad_(True)
         self.ema = copy.deepcopy(self.model).eval() if options.ema > 0 else None
         self.net: torch.nn.Module = self.model  # what the training step calls
         if self.world > 1:
@@ -220,7 +239,9 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = DistributedDataParallel(self.model, device_ids=ids)
         self.opt = torch.optim.AdamW(
-            self.model.parameters(), lr=options.lr, weight_decay=options.weight_decay
+            [p for p in self.model.parameters() if p.requires_grad],
+            lr=options.lr,
+            weight_decay=options.weight_decay,
         )
         self.steps = max(1, len(self.train) // options.batch_size)
         self.sched = _scheduler(self.opt, options, self.steps)
@@ -306,6 +327,8 @@ class Trainer:
         order = self._order(gen)  # the same on every rank; each takes its slice below
         gen = torch.Generator().manual_seed(options.seed * 100003 + self.epoch + 7919 * self.rank)
         self.net.train()
+        if options.gate_only:  # frozen: no batch-norm statistics move, no dropout
+            self.model.eval()
         total, seen = 0.0, 0
         started = time.perf_counter()
         self.progress.start(f"epoch {self.epoch + 1}/{options.epochs}", self.steps)
@@ -412,6 +435,11 @@ class Trainer:
             record["val_score"] = float(np.mean([d["macro_f1"] for d in per_domain.values()]))
         if gated:
             record |= self._gate_record(torch.cat(gates).numpy(), predicted)
+            if self.options.gate_only:  # the six classes cannot change: select on the gate
+                parts = record.get("val_gate_domains") or {"all": record["val_gate"]}
+                record["val_score"] = float(
+                    np.mean([g["neutral_recall"] or 0.0 for g in parts.values()])
+                )
         return record
 
     def _gate_record(self, probability: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
@@ -536,6 +564,7 @@ class Trainer:
             "best": best_metrics,
             "metrics_log": str(log),
             "train_faces": len(self.train),
+            "skipped_flagged": self.skipped,
             "val_faces": len(self.val),
             "device": str(self.device),
             "processes": self.world,

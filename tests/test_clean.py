@@ -5,6 +5,7 @@ labels. Each detector must find the planted ones (recall) and few others (precis
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -146,10 +147,14 @@ def test_train_skips_flagged_faces(cleaned, tmp_path):
         labels, flags, split = fs.read("labels"), fs.read("flags"), fs.read("split")
     train = (labels >= 0) & (split == "train")
     with tiny_architecture():
-        options = TrainOptions(model=ModelConfig(arch=ARCH), epochs=1, skip_flagged=True)
+        everything = ("outlier", "near_duplicate", "label_error")
+        options = TrainOptions(model=ModelConfig(arch=ARCH), epochs=1, skip_flagged=everything)
         result = Trainer(root / "marked.h5", tmp_path / "m.pt", options).run()
+        outliers = replace(options, skip_flagged=("outlier",))
+        only = Trainer(root / "marked.h5", tmp_path / "o.pt", outliers).skipped
     assert result["skipped_flagged"] == (train & (flags > 0)).sum() > 0
     assert result["train_faces"] == (train & (flags == 0)).sum()
+    assert only == (train & (flags & 1 > 0)).sum() < result["skipped_flagged"]
 
 
 def test_label_errors_are_found_from_out_of_sample_probabilities():

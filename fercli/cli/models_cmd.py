@@ -75,6 +75,10 @@ def show(summary: dict[str, Any]) -> None:
                 f"figures: {evaluation['faces']} faces of {evaluation['data']} "
                 f"({evaluation['split']}); fer models NAME shows a model card"
             )
+            if gate := evaluation.get("neutral_gate"):
+                from ..evaluate.gate import describe
+
+                console.print(f"{summary['models'][0]['name']}: {describe(gate)}", markup=False)
     else:
         console.print("no bundled models (reinstall fercli)", style="yellow")
     for name, det in summary["detectors"].items():

@@ -78,10 +78,12 @@ def train_command(
     activation: str = typer.Option("silu", "--activation", help="relu or silu."),
     dropout: float = typer.Option(0.3, "--dropout", min=0.0, max=0.9),
     attention: str = typer.Option("none", "--attention", help="none, se or cbam."),
-    skip_flagged: bool = typer.Option(
-        False,
+    skip_flagged: str | None = typer.Option(
+        None,
         "--skip-flagged",
-        help="Leave out of training the faces fer clean flagged (validation keeps them).",
+        metavar="REASONS",
+        help="Leave out of training the faces fer clean flagged: all, or some of outlier, "
+        "near_duplicate, label_error (comma-separated). Validation keeps them.",
     ),
     neutral_gate: bool = typer.Option(
         False,
@@ -195,13 +197,31 @@ def train_command(
         pseudo=pseudo,
         pseudo_entropy=pseudo_entropy,
         gate_cost=gate_cost,
-        skip_flagged=skip_flagged,
+        skip_flagged=_reasons(skip_flagged),
         gate_only=gate_only,
     )
     with RichProgress() as progress:
         summary = run_train(data, output, options, progress, provenance(ctx), val, resume)
     if summary is not None:  # under torchrun, one summary, not one per process
         emit(summary, json_out, show)
+
+
+def _reasons(value: str | None) -> tuple[str, ...]:
+    """--skip-flagged's reasons (``all``: every one)."""
+    from ..clean import FLAG_BITS
+
+    if value is None:
+        return ()
+    reasons = [r.strip() for r in value.split(",") if r.strip()]
+    if reasons == ["all"]:
+        return tuple(FLAG_BITS)
+    unknown = [r for r in reasons if r not in FLAG_BITS]
+    if unknown or not reasons:
+        choices = ", ".join(FLAG_BITS)
+        raise typer.BadParameter(
+            f"{value!r}: all, or a comma list of {choices}", param_hint="--skip-flagged"
+        )
+    return tuple(reasons)
 
 
 def show(summary: dict[str, Any]) -> None:

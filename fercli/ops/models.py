@@ -37,6 +37,7 @@ def describe(model: BundledModel, card: bool = False) -> dict[str, Any]:
         "architecture": architecture(checkpoint.config.to_dict()),
         "input": f"{pre.size}x{pre.size} {pre.color}",
         "aligned": bool(pre.alignment),
+        "neutral_gate": checkpoint.gate_threshold,  # its threshold; None: no gate
         "classes": list(checkpoint.classes),
         "evaluation": checkpoint.metrics.get("evaluation"),
         "card": str(model.card) if model.card.exists() else None,
@@ -73,7 +74,7 @@ def publictest_summary(report: dict[str, Any]) -> dict[str, Any]:
             "macro_f1": model["macro_f1"],
             "recall": {c: s["recall"]["value"] for c, s in model["per_class"].items()},
             "ece": model["calibration"]["ece"],
-        }
+        } | ({"neutral_gate": model["gate"]} if "gate" in model else {})
     except (KeyError, IndexError, TypeError) as exc:
         raise InputError(f"not a fer eval JSON report (no {exc})") from None
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..clean import FLAG_BITS
 from ..core.device import resolve_device, resolve_precision
 from ..core.metrics import summary
 from ..core.progress import NullProgress, Progress
@@ -94,9 +95,10 @@ class TrainOptions:
     # The neutral gate (model.gate): the share of correctly classified six-class validation
     # faces it may fire on; its threshold is fitted to that budget on every source's faces.
     gate_cost: float = GATE_COST
-    # Leave out of training the faces fer clean flagged (the set's ``flags`` field);
-    # validation keeps them, so runs with and without compare on the same faces.
-    skip_flagged: bool = False
+    # Leave out of training the faces fer clean flagged for these reasons (the set's
+    # ``flags`` bits; see fercli.clean.FLAG_BITS); validation keeps them, so runs with and
+    # without compare on the same faces.
+    skip_flagged: tuple[str, ...] = ()
     # Train the neutral gate alone on --init's frozen network: the six-class outputs stay
     # exactly the init model's, and epochs are selected on the gate's neutral recall.
     gate_only: bool = False
@@ -172,7 +174,8 @@ class Trainer:
             if options.skip_flagged:
                 if "flags" not in fs.fields:
                     raise InputError(f"{source}: has no flags to skip (mark them with fer clean)")
-                clean = fs.read("flags")[train_rows] == 0
+                bits = sum(FLAG_BITS[reason] for reason in options.skip_flagged)
+                clean = fs.read("flags")[train_rows] & bits == 0
                 self.skipped = int((~clean).sum())
                 train_rows = train_rows[clean]
             if options.limit:

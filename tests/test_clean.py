@@ -101,9 +101,9 @@ def test_the_descriptor_ignores_brightness_and_a_pixel_and_separates_other_faces
     made = photos(200, 5)
     copy = np.roll(np.clip(made.astype(int) + 3, 0, 255).astype(np.uint8), 1, axis=1)
     a, b = descriptors(made), descriptors(copy)
-    assert (a * b).sum(axis=1).min() >= 0.95
+    assert (a * b).sum(axis=1).min() >= 0.97
     others = (a @ a.T)[np.triu_indices(len(a), 1)]
-    assert others.max() < 0.95
+    assert others.max() < 0.97
     groups = near_duplicate_groups(np.concatenate([made, copy]))
     assert (groups[:200] == groups[200:]).all() and len(np.unique(groups)) == 200
     blank = np.full((2, 64, 64, 1), 128, np.uint8)

@@ -41,7 +41,7 @@ def clean_command(
         4, "--ae-epochs", min=1, help="Epochs of the autoencoder trained on the set."
     ),
     near: float = typer.Option(
-        0.95,
+        0.97,
         "--near",
         min=0.0,
         max=1.0,

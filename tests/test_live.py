@@ -75,7 +75,7 @@ def test_export_matches_pytorch(synth_model, tmp_path):
     from fercli.explain.cam import Explainer
     from fercli.infer import LoadedModel
 
-    onnx_probs, cams = OnnxEngine(out)(faces[:8])
+    onnx_probs, cams, _ = OnnxEngine(out)(faces[:8])
     targets = onnx_probs.argmax(1)
     gradcam, _, _ = Explainer(LoadedModel.load(checkpoint), "gradcam", "layer4")(faces[:8])
     own = np.maximum(cams[np.arange(8), targets], 0)

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.slow
 RAFDB = SHARED / "data" / "rafdb" / "DATASET"
 # ../shared/data/README.md: the six-class counts of the training half (neutral: 2,524)
 COUNTS = {"happy": 4772, "surprise": 1290, "sad": 1982, "angry": 705, "disgust": 717, "fear": 281}
+NEUTRAL = 2524  # kept by the script, marked in the `neutral` field (they train the gate)
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +71,16 @@ def _sample(source: Path, target: Path, n: int, rows: np.ndarray | None = None) 
 
 def test_the_train_half_imports_with_every_face_and_a_stratified_val_split(built):
     with open_faceset(built / "raf100.h5") as fs:
-        labels, split = fs.read("labels"), fs.read("split")
+        labels, split, neutral = fs.read("labels"), fs.read("split"), fs.read("neutral")
         assert fs.image_shape == (100, 100, 3)
     assert {c: int((labels == i).sum()) for i, c in enumerate(CLASSES)} == COUNTS
-    # the split scikit-learn's stratified train_test_split(random_state=0) gives
-    _, val = train_test_split(
-        np.arange(len(labels)), test_size=0.15, stratify=labels, random_state=0
-    )
-    assert np.array_equal(np.flatnonzero(split == "val"), np.sort(val))
+    assert neutral.sum() == NEUTRAL and (labels[neutral > 0] == -1).all()
+    # the six classes: the split scikit-learn's stratified train_test_split(random_state=0)
+    # gives on them, exactly as an import without the neutral faces makes it
+    six = np.flatnonzero(labels >= 0)
+    _, val = train_test_split(six, test_size=0.15, stratify=labels[six], random_state=0)
+    assert np.array_equal(np.flatnonzero((split == "val") & (labels >= 0)), np.sort(val))
+    assert ((split == "val") & (neutral > 0)).sum() == 379  # 15% of the neutral faces
 
 
 def test_tight_crops_are_detected_and_aligned(built, tmp_path):
@@ -88,7 +91,7 @@ def test_tight_crops_are_detected_and_aligned(built, tmp_path):
     assert report["by_method"]["detected"] >= 0.95 * 600
     assert report["eye_error_px"]["p95"] < 3.0 and report["eye_tilt_deg"]["p95"] < 3.0
     with open_faceset(built / "raf64.h5") as fs:
-        assert fs.image_shape == (64, 64, 1) and len(fs) == sum(COUNTS.values())
+        assert fs.image_shape == (64, 64, 1) and len(fs) == sum(COUNTS.values()) + NEUTRAL
         assert fs.attrs["alignment"]["fallback"] == "detect"
 
 
@@ -105,8 +108,8 @@ def test_the_joint_set_keeps_both_sources_and_their_validation_splits(built):
     with open_faceset(built / "joint.h5") as fs:
         domain, split, labels = fs.read("domain"), fs.read("split"), fs.read("labels")
         assert fs.color == "gray" and fs.image_shape == (64, 64, 1)
-    raf = domain == "raf64"
-    assert (raf & (split == "val")).sum() == 1463  # 15% of 9,747, stratified
-    assert ((domain == "fer64") & (split == "val")).sum() > 2900  # PublicTest, deduplicated
-    assert raf.sum() >= sum(COUNTS.values()) - 5  # RAF-DB's own few duplicates go
-    assert set(np.unique(labels)) == set(range(len(CLASSES)))
+    raf, six = domain == "raf64", labels >= 0
+    assert (raf & six & (split == "val")).sum() == 1463  # 15% of 9,747, stratified
+    assert ((domain == "fer64") & six & (split == "val")).sum() > 2900  # PublicTest, deduped
+    assert (raf & six).sum() >= sum(COUNTS.values()) - 5  # RAF-DB's own few duplicates go
+    assert set(np.unique(labels)) == {-1, *range(len(CLASSES))}  # -1: the neutral faces

@@ -20,7 +20,7 @@ h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
 .tile { width: 104px; font-size: 11px; text-align: center; }
 .tile img, .group img { width: 96px; height: 96px; image-rendering: pixelated;
                         border: 1px solid #ccc; }
-.group { display: flex; gap: 6px; align-items: flex-start; margin: 6px 0;
+.group { display: flex; flex-wrap: wrap; gap: 6px; align-items: flex-start; margin: 6px 0;
          padding: 6px; border: 1px solid #eee; }
 .group .tile { width: 100px; }
 .meta { color: #555; }

@@ -251,20 +251,16 @@ def _probabilities(
     predictor = Predictor([model])
     predictor.check(faceset)
     progress.start(f"predicting ({model.name})", len(images))
+    run = predictor.predict if options.folds < 2 else model.embed
+    chunks = []
+    for lo in range(0, len(images), 1024):  # in chunks, for the progress bar
+        chunks.append(run(images[lo : lo + 1024]))
+        progress.advance(len(chunks[-1]))
+    outputs = np.concatenate(chunks)
     if options.folds < 2:
-        chunks = []
-        for lo in range(0, len(images), 1024):
-            chunks.append(predictor.predict(images[lo : lo + 1024]))
-            progress.advance(len(chunks[-1]))
-        return np.concatenate(chunks), f"{model.name}'s probabilities"
-    embeddings = []
-    for lo in range(0, len(images), 1024):
-        embeddings.append(model.embed(images[lo : lo + 1024]))
-        progress.advance(len(embeddings[-1]))
+        return outputs, f"{model.name}'s probabilities"
     known = labels >= 0
     probs = np.full((len(images), len(faceset.classes)), 1.0 / len(faceset.classes), np.float32)
     if known.sum() >= options.folds:
-        probs[known] = out_of_fold_probabilities(
-            np.concatenate(embeddings)[known], labels[known], options.folds
-        )
+        probs[known] = out_of_fold_probabilities(outputs[known], labels[known], options.folds)
     return probs, f"{options.folds}-fold logistic regression on {model.name}'s embeddings"

@@ -91,9 +91,12 @@ class Tracker:
             self._prev_gray = gray
             return self.visible()
         points = np.concatenate([t.landmarks for t in self.tracks]).astype(np.float32)
-        moved, status, _ = cv2.calcOpticalFlowPyrLK(  # type: ignore[call-overload]
-            self._prev_gray, gray, points[:, None, :], None, winSize=(15, 15), maxLevel=2
-        )  # OpenCV's stubs lack the documented None for nextPts
+        # nextPts is an output buffer (its values are read only with OPTFLOW_USE_INITIAL_FLOW);
+        # an array rather than None type-checks under every OpenCV's stubs (4.x lack None).
+        start = points[:, None, :]
+        moved, status, _ = cv2.calcOpticalFlowPyrLK(
+            self._prev_gray, gray, start, start.copy(), winSize=(15, 15), maxLevel=2
+        )
         moved = moved.reshape(-1, 5, 2)
         ok = status.reshape(-1, 5).astype(bool)
         for track, new, good in zip(self.tracks, moved, ok, strict=True):

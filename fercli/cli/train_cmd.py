@@ -91,6 +91,12 @@ def train_command(
         help="Also train a 'none of the six' output on the set's neutral faces (fer import "
         "--keep-unmapped marks them); fer live and fer explain show 'neutral' when it fires.",
     ),
+    gate_kind: str = typer.Option(
+        "unit",
+        "--gate-kind",
+        help="unit: the gate is its own sigmoid beside the six-class softmax; softmax: a seventh "
+        "logit in one softmax with the six (neutral faces must lower every emotion's logit).",
+    ),
     gate_only: bool = typer.Option(
         False,
         "--gate-only",
@@ -148,6 +154,7 @@ def train_command(
     """
     from ..core.device import PRECISIONS
     from ..model import ModelConfig
+    from ..model.base import GATE_KINDS, GateKind
     from ..ops.train import run_train
     from ..train.augment import AugmentOptions
     from ..train.engine import SCHEDULERS, TrainOptions
@@ -160,6 +167,7 @@ def train_command(
         "--activation": (activation, ("relu", "silu")),
         "--attention": (attention, ("none", "se", "cbam")),
         "--precision": (precision, PRECISIONS),
+        "--gate-kind": (gate_kind, GATE_KINDS),
     }
     for flag, (value, allowed) in choices.items():
         if value not in allowed:
@@ -173,6 +181,7 @@ def train_command(
             dropout=dropout,
             attention=cast(Literal["none", "se", "cbam"], attention),
             gate=neutral_gate,
+            gate_kind=cast(GateKind, gate_kind),
         ),
         epochs=epochs,
         batch_size=batch_size,

@@ -14,12 +14,15 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import torch
 from torch import nn
 
 from ..errors import CheckpointError
+
+GateKind = Literal["unit", "softmax"]
+GATE_KINDS: tuple[GateKind, ...] = get_args(GateKind)
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,13 @@ class ModelConfig:
     # on faces their datasets call neutral; it gates what live and explain display and never
     # changes the six-class logits.
     gate: bool = False
+    # How the gate's probability is read. "unit": its own sigmoid, beside the six-class
+    # softmax. "softmax": the unit is a seventh logit of one softmax with the six (its logit is
+    # the unit minus logsumexp of the six), so that training it with binary cross-entropy is
+    # exactly seven-class cross-entropy: a neutral face must lower every emotion's logit, not
+    # only raise the gate's, and the features learn what neutral looks like. The six-class
+    # probabilities are the softmax of the six logits either way.
+    gate_kind: GateKind = "unit"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,6 +67,7 @@ class FaceNet(nn.Module):
     cam_layers: tuple[str, ...] = ()
     default_cam_layer: str = ""
     gate: nn.Linear | None  # set by create_model (a class default would shadow the module)
+    gate_kind: str = "unit"  # ModelConfig.gate_kind
 
     @abstractmethod
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -81,13 +92,22 @@ class FaceNet(nn.Module):
         """(six-class logits (N, K), neutral-gate logit (N,)) from one pass through the
         network; a model without a gate is refused."""
         features = self.forward_features(x)
-        return self.forward_head(features), self.gate_logit(features)
+        logits = self.forward_head(features)
+        return logits, self.gate_logit(features, logits)
 
-    def gate_logit(self, features: torch.Tensor) -> torch.Tensor:
-        """The neutral gate's logit (N,) from a feature map (N, D, h, w)."""
+    def gate_logit(
+        self, features: torch.Tensor, logits: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The neutral gate's logit (N,) from a feature map (N, D, h, w); its sigmoid is the
+        gate's probability. ``logits``: the six-class logits of the same pass, if at hand."""
         if self.gate is None:
             raise CheckpointError("this model has no neutral gate (train one with --neutral-gate)")
-        return self.gate(self.forward_head(features, pre_logits=True)).squeeze(1)
+        unit = self.gate(self.forward_head(features, pre_logits=True)).squeeze(1)
+        if self.gate_kind == "unit":
+            return unit
+        if logits is None:
+            logits = self.forward_head(features)
+        return unit - torch.logsumexp(logits, dim=1)
 
     def cam_layer(self, name: str) -> nn.Module:
         """The submodule ``name`` of :attr:`cam_layers` (its output is what a map is made of)."""
@@ -124,4 +144,5 @@ def create_model(config: ModelConfig) -> FaceNet:
         ) from None
     model = factory(config)
     model.gate = nn.Linear(model.get_classifier().in_features, 1) if config.gate else None
+    model.gate_kind = config.gate_kind
     return model

@@ -20,7 +20,7 @@ import torch
 
 from ..errors import CheckpointError, ClassMismatchError, OutputError, first_line
 from ..faceset.atomic import claim, commit, discard, temp_sibling
-from .base import FaceNet, ModelConfig, create_model
+from .base import GATE_KINDS, FaceNet, ModelConfig, create_model
 from .preprocess import Preprocess
 
 FORMAT = "fercli.checkpoint"
@@ -143,6 +143,8 @@ def _parse(payload: dict[str, Any], path: Path) -> Checkpoint:
     unknown = set(model) - known
     if unknown:
         raise CheckpointError(f"{path}: unknown model settings {sorted(unknown)}")
+    if model.get("gate_kind", "unit") not in GATE_KINDS:
+        raise CheckpointError(f"{path}: unknown neutral-gate kind {model['gate_kind']!r}")
     return Checkpoint(
         config=ModelConfig(**model),
         classes=tuple(payload["classes"]),

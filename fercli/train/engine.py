@@ -261,6 +261,7 @@ class Trainer:
         self.mean = torch.tensor(init.preprocess.mean, dtype=torch.float32)
         self.std = torch.tensor(init.preprocess.std, dtype=torch.float32)
         wanted = replace(init.config, num_classes=config.num_classes, gate=config.gate)
+        wanted = replace(wanted, gate_kind=config.gate_kind)
         if init.classes == tuple(self.classes) and wanted == init.config:
             return init
         # A new head where the classes differ, a new gate where one is asked for.
@@ -430,9 +431,8 @@ class Trainer:
             for name in np.unique(self.val_domains):
                 rows = (self.val_domains == name) & six
                 part = summary(labels.numpy()[rows], predicted[rows], self.classes)
-                per_domain[str(name)] = {k: part[k] for k in ("accuracy", "macro_f1", "recall")} | {
-                    "faces": int(rows.sum())
-                }
+                kept = ("accuracy", "macro_f1", "recall", "true_share", "predicted_share")
+                per_domain[str(name)] = {k: part[k] for k in kept} | {"faces": int(rows.sum())}
             record["val_domains"] = per_domain
             # Selected on every source equally, not on whichever has the most faces.
             record["val_score"] = float(np.mean([d["macro_f1"] for d in per_domain.values()]))

@@ -136,6 +136,10 @@ def test_metrics_match_scikit_learn():
     np.testing.assert_allclose(
         list(s["recall"].values()), recall_score(y, p, average=None), atol=1e-4
     )
+    np.testing.assert_allclose(list(s["true_share"].values()), np.bincount(y) / 500, atol=1e-4)
+    np.testing.assert_allclose(
+        list(s["predicted_share"].values()), np.bincount(p, minlength=6) / 500, atol=1e-4
+    )
 
 
 @pytest.mark.slow

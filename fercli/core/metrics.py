@@ -38,8 +38,12 @@ def scores(cm: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def summary(labels: np.ndarray, predictions: np.ndarray, classes: tuple[str, ...]) -> dict:
-    """Accuracy, macro-F1 and per-class precision/recall/F1 (0 where undefined)."""
-    s = scores(confusion(labels, predictions, len(classes)))
+    """Accuracy, macro-F1, per-class precision/recall/F1 (0 where undefined), and the share
+    of faces predicted as each class beside its true share: a model that collapses onto one
+    class on unfamiliar faces shows it there first."""
+    cm = confusion(labels, predictions, len(classes))
+    s = scores(cm)
+    total = max(int(cm.sum()), 1)
 
     def per_class(values: np.ndarray) -> dict[str, float]:
         return {c: round(float(v), 4) for c, v in zip(classes, values, strict=True)}
@@ -50,4 +54,6 @@ def summary(labels: np.ndarray, predictions: np.ndarray, classes: tuple[str, ...
         "recall": per_class(s["recall"]),
         "precision": per_class(s["precision"]),
         "f1": per_class(s["f1"]),
+        "true_share": per_class(cm.sum(axis=1) / total),
+        "predicted_share": per_class(cm.sum(axis=0) / total),
     }

@@ -26,7 +26,7 @@ import numpy as np
 from .core.alignment import similarity, warp
 from .core.images import Color, decode_image, to_color
 from .detect import Detector, DetectorOptions, create_detector
-from .errors import CheckpointError
+from .errors import CheckpointError, InputError
 from .faceset import FaceSet, FaceSetWriter, open_faceset
 from .infer import LoadedModel, Predictor
 from .model.preprocess import Preprocess
@@ -65,11 +65,17 @@ class Model:
         return self.loaded.checkpoint.preprocess
 
     def _faces(self, faces: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
-        """Crops of any size/colour → (N, S, S, C) uint8 in the model's contract."""
-        s = self.preprocess.size
-        if isinstance(faces, np.ndarray) and faces.ndim == 4 and faces.shape[1:3] == (s, s):
+        """Crops of any size/colour → (N, S, S, C) uint8 in the model's contract; anything
+        else is an :class:`~fercli.errors.InputError` saying what was expected."""
+        pre = self.preprocess
+        s = pre.size
+        if isinstance(faces, np.ndarray) and _is_batch(faces, s):
             return faces
-        crops = [f[..., None] if f.ndim == 2 else f for f in faces]
+        if faces is None or isinstance(faces, str | bytes | Path) or not hasattr(faces, "__len__"):
+            raise InputError(f"faces: expected face crops ({EXPECTED}), got {type(faces).__name__}")
+        crops = [_crop(f, i) for i, f in enumerate(faces)]
+        if not crops:
+            return np.zeros((0, s, s, pre.channels), np.uint8)
         return self._predictor.conform(crops)
 
     def predict(self, faces: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
@@ -145,9 +151,39 @@ class Model:
         picks the class each map explains (None: the predicted one)."""
         from .explain.cam import Explainer
 
+        batch = self._faces(faces)
+        if not len(batch):
+            size = self.preprocess.size
+            return np.zeros((0, size, size), np.float32), self.predict(batch)
         with Explainer(self.loaded, method, layer) as explainer:
-            result = explainer(self._faces(faces), targets)
+            result = explainer(batch, targets)
         return result.maps, result.probabilities
+
+
+EXPECTED = "a uint8 array (N, H, W, C) or a list of (H, W[, C]) arrays, C 1 or 3"
+
+
+def _is_batch(faces: np.ndarray, size: int) -> bool:
+    """Whether ``faces`` is already a batch in the model's contract (passed as it is)."""
+    return (
+        faces.ndim == 4
+        and faces.dtype == np.uint8
+        and faces.shape[1:3] == (size, size)
+        and faces.shape[3] in (1, 3)
+    )
+
+
+def _crop(face: object, index: int) -> np.ndarray:
+    """One crop as (H, W, C) uint8, or an InputError naming it."""
+    crop = np.asarray(face) if isinstance(face, np.ndarray | list | tuple) else None
+    if crop is not None and crop.ndim == 2:
+        crop = crop[..., None]
+    if crop is None or crop.ndim != 3 or crop.shape[2] not in (1, 3) or min(crop.shape[:2]) < 1:
+        shape = getattr(crop, "shape", None) or type(face).__name__
+        raise InputError(f"faces[{index}]: expected a face crop ({EXPECTED}), got {shape}")
+    if crop.dtype != np.uint8:
+        raise InputError(f"faces[{index}]: expected uint8 pixels, got {crop.dtype}")
+    return crop
 
 
 def load_model(

@@ -9,6 +9,7 @@ what it held before: no partial output, no temporary, no parent folder made for 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -27,7 +28,7 @@ from fercli.model import ModelConfig, create_model
 from fercli.model.checkpoint import Checkpoint, Preprocess, save_checkpoint
 
 from .conftest import FER2013_CSV, WILD, need
-from .fixtures import faces, save
+from .fixtures import faces, noise_video, save
 
 FER = [sys.executable, "-m", "fercli"]
 
@@ -174,6 +175,31 @@ def photos(tmp_path) -> Path:
         ["live", "photos/me.jpg", "--no-window", "--jsonl", "photos/me.jpg"],
         ["upscale", "set.h5", "-o", "set.h5"],
         ["merge", "set.h5", "-o", "set.h5"],
+        # files of the kind fer writes, but not written by fercli (round 2, case 1)
+        ["import", "small.csv", "-o", "foreign.h5"],
+        ["align", "set.h5", "-o", "foreign.h5"],
+        ["upscale", "set.h5", "-o", "foreign.h5"],
+        ["upscale", "set.h5", "--method", "eigen", "--save-basis", "basis.npz", "-o", "u.h5"],
+        ["export", "model.pt", "-o", "jpeg.onnx"],
+        ["export", "model.pt", "-o", "random.onnx"],
+        ["clean", "set.h5", "-m", "model.pt", "--sheet", "page.html", "-o", "c.h5"],
+        ["eval", "model.pt", "set.h5", "-o", "report.json"],
+        ["eval", "model.pt", "set.h5", "-o", "notes.md"],
+        ["eval", "model.pt", "set.h5", "-o", "page.html"],
+        ["live", "photos/me.jpg", "--no-window", "--jsonl", "notes.txt"],
+        ["live", "photos/me.jpg", "--no-window", "--record", "my.mp4"],
+        ["train", "set.h5", "-o", "t.pt", "--epochs", "1"],
+        ["calibrate", "-m", "model.pt", "set.h5", "-o", "t.pt"],
+        # a side output: the metrics log beside the checkpoint (case 3)
+        ["train", "set.h5", "-o", "m.pt", "--epochs", "1"],
+        # two outputs of one command naming one file (case 4)
+        ["live", "photos/me.jpg", "--no-window", "--record", "r.mp4", "--jsonl", "r.mp4"],
+        ["live", "photos/me.jpg", "--no-window", "--record", "r.mp4", "--jsonl", "./r.mp4"],
+        ["eval", "model.pt", "set.h5", "-o", "r.json", "-o", "./r.json"],
+        # usage errors found before any work (cases 13, 14)
+        ["live", "photos/me.jpg", "--no-window", "--record", "r.txt"],
+        ["calibrate", "-m", "model.pt", "set.h5", "-o", "cal.pt", "--split", "bogus"],
+        ["eval", "model.pt", "set.h5", "--split", "bogus"],
     ],
     ids=lambda a: " ".join(a),
 )
@@ -184,9 +210,70 @@ def test_no_command_overwrites_what_it_did_not_write(cli, tmp_path, photos, args
     (tmp_path / "mydir").mkdir()
     (tmp_path / "mydir" / "keep.txt").write_text("keep")
     (photos / "notes.txt.json").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
+    write_foreign_files(tmp_path)
     before = snapshot(tmp_path)
     result = cli(*args)
     assert_refused(result.exit_code, result.stderr, before, tmp_path, codes=(2,))
+
+
+def write_foreign_files(root: Path) -> None:
+    """A user's own files, each of a kind some command writes, none written by fercli."""
+    import cv2
+
+    rows = [f"{i % 7},{' '.join(['128'] * 48 * 48)},Training" for i in range(8)]
+    (root / "small.csv").write_text("emotion,pixels,Usage\n" + "\n".join(rows) + "\n")
+    with h5py.File(root / "foreign.h5", "w") as f:
+        f["foo"] = np.arange(10)
+    np.savez(root / "basis.npz", weights=np.ones(3))
+    (root / "jpeg.onnx").write_bytes((root / "photos" / "me.jpg").read_bytes())
+    (root / "random.onnx").write_bytes(np.random.default_rng(0).bytes(3000))
+    (root / "page.html").write_text("<!DOCTYPE html><html><body>my page</body></html>\n")
+    (root / "report.json").write_text('{"my": "report", "accuracy": 0.9}\n')
+    (root / "notes.md").write_text("# my notes\n")
+    (root / "notes.txt").write_text("my notes\n")
+    (root / "m.metrics.jsonl").write_text('{"epoch": 1, "mine": true}\n')
+    torch.save({"weights": torch.ones(3)}, root / "t.pt")
+    video = cv2.VideoWriter(str(root / "my.mp4"), cv2.VideoWriter.fourcc(*"mp4v"), 5, (64, 48))
+    for i in range(5):
+        video.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    video.release()
+
+
+def test_fercli_replaces_its_own_outputs_of_every_kind(cli, tmp_path, photos, monkeypatch, models):
+    """The other half of the rule: what fercli wrote, it may write again."""
+    import cv2
+
+    from fercli.evaluate.collect import main as collect
+
+    monkeypatch.chdir(tmp_path)
+    write_set(tmp_path / "set.h5")
+    write_model(tmp_path / "model.pt")
+    write_set(tmp_path / "tiny.h5", size=16)
+    write_set(tmp_path / "ref.h5", size=24)
+    runs = [
+        ["upscale", "tiny.h5", "--method", "eigen", "--reference", "ref.h5", "--save-basis",
+         "b.npz", "--size", "24", "-o", "u.h5"],
+        ["export", "model.pt", "-o", "m.onnx", "--check", "4"],
+        ["eval", "model.pt", "set.h5", "--split", "all", "-o", "r.json", "-o", "r.md",
+         "-o", "r.html"],
+        ["clean", "tiny.h5", "--sheet", "s.html", "-o", "c.h5"],
+        ["live", "photos/me.jpg", "--no-window", "--record", "r.mp4", "--jsonl", "r.jsonl"],
+        ["live", "photos/me.jpg", "--no-window", "--record", "r.avi"],
+        ["train", "set.h5", "-o", "t.pt", "--epochs", "1", "--val-split", "0.5"],
+    ]  # fmt: skip
+    for args in runs:
+        for attempt in (1, 2):
+            result = cli(*args)
+            assert result.exit_code == 0, (args, attempt, result.stderr)
+    for _ in (1, 2):
+        collect(["r.json", "--csv", "t.csv", "--md", "t.md"])
+    assert (tmp_path / "t.csv").read_text().startswith("generator,")
+    for name in ("r.mp4", "r.avi"):  # the mark leaves the recording playable
+        video = cv2.VideoCapture(str(tmp_path / name))
+        ok, frame = video.read()
+        assert ok and frame.shape == (64, 64, 3), name
+    first = json.loads((tmp_path / "r.jsonl").read_text().splitlines()[0])
+    assert first["generator"].startswith("fercli ") and "faces" in first
 
 
 def test_a_folder_output_replaces_only_its_own_previous_run(cli, tmp_path, monkeypatch):
@@ -286,12 +373,7 @@ def test_a_signal_leaves_no_temporary(tmp_path, signum):
 def test_live_recording_stopped_by_sigterm_is_playable(tmp_path, models):
     import cv2
 
-    source = tmp_path / "long.avi"  # two minutes of noise: live is stopped long before the end
-    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*"MJPG"), 25, (160, 120))
-    rng = np.random.default_rng(0)
-    for _ in range(3000):
-        writer.write(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
-    writer.release()
+    noise_video(tmp_path / "long.avi", 3000)  # two minutes: live is stopped long before the end
     proc = run_fer(
         "live", "long.avi", "--no-window", "--record", "rec.mp4", "--jsonl", "rec.jsonl",
         cwd=tmp_path,

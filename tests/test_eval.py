@@ -279,5 +279,7 @@ def test_eval_matrix_script_collects_one_table(synth_model, tmp_path):
     assert {r["model"] for r in table} == {"model.pt", "copy.pt", "ensemble(model.pt+copy.pt)"}
     assert all(float(r["accuracy_low"]) <= float(r["accuracy"]) for r in table)
     assert "recall_disgust" in table[0]
-    assert (tmp_path / "out" / "summary.md").read_text().count("\n") == 8
+    assert all(r["generator"].startswith("fercli ") for r in table)  # fercli's mark
+    mark, *lines = (tmp_path / "out" / "summary.md").read_text().splitlines()
+    assert mark.startswith("<!-- generator: fercli") and len(lines) == 8  # header, rule, 6 rows
     assert (tmp_path / "out" / "second.html").exists()

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..faceset.ownership import HTML_MARK
+
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 1200px;
        color: #222; padding: 0 1em; }
@@ -60,7 +62,7 @@ def render_sheet(
     """The page; ``images`` (N, H, W, C) are indexed by the sections' rows."""
     e = html.escape
     out = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>{HTML_MARK}",
         f"<title>{e(title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{e(title)}</h1><ul class='meta'>",
         *(f"<li>{e(line)}</li>" for line in summary),

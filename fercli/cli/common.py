@@ -41,13 +41,9 @@ def error_line(message: str) -> None:
 
 def install_signal_handlers() -> None:
     """``timeout``, ``kill`` and a closed terminal stop ``fer`` as cleanly as Ctrl-C does."""
-    import signal
+    from ..core.signals import install
 
-    from ..core.signals import stop
-
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), stop)
+    install()
 
 
 def handle_errors(func: F) -> F:
@@ -60,7 +56,9 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from ..errors import FercliError, UsageError
+        from ..faceset.atomic import begin_command
 
+        begin_command()
         try:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):
@@ -195,12 +193,23 @@ def print_json(data: Any) -> None:
 def emit(summary: Any, json_out: bool, show: Callable[[dict[str, Any]], None]) -> None:
     """A command's summary (a dict, or a typed report's ``to_dict``): JSON on stdout with
     --json, else ``show`` on stderr (unless -q)."""
+    from ..errors import OutputError
+    from ..faceset.atomic import silence_stdout, undo_commits
+
     if hasattr(summary, "to_dict"):
         summary = summary.to_dict()
-    if json_out:
-        print_json(summary)
-    elif not State.quiet:
-        show(summary)
+    try:
+        if json_out:
+            print_json(summary)
+            sys.stdout.flush()  # a full disk or closed pipe is reported now, not at exit
+        elif not State.quiet:
+            show(summary)
+    except BaseException as exc:
+        undo_commits()
+        if isinstance(exc, OSError):
+            silence_stdout()
+            raise OutputError(f"stdout: {exc.strerror or exc}") from None
+        raise
 
 
 class RichProgress:

@@ -73,7 +73,7 @@ def eval_command(
 
     models, data = models_and_data(paths, model)
     formats = [(path, format_of(path)) for path in output]
-    check_outputs({**dict.fromkeys(output, "text"), predictions: "faceset"}, [*models, data])
+    check_outputs([*((path, "text") for path in output), (predictions, "faceset")], [*models, data])
     options = EvalOptions(
         split=split,
         tta=parse_tta(tta),

@@ -49,7 +49,9 @@ def live_command(
         False, "--heatmap/--no-heatmap", help="Overlay the class activation map (key h)."
     ),
     bars: bool = typer.Option(True, "--bars/--no-bars", help="Probability bars (key b)."),
-    record: Path | None = typer.Option(None, "--record", help="Write the drawn frames (.mp4)."),
+    record: Path | None = typer.Option(
+        None, "--record", help="Write the drawn frames (.mp4, .m4v, .mov or .avi)."
+    ),
     jsonl: str | None = typer.Option(
         None,
         "--jsonl",

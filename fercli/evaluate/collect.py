@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..faceset.atomic import write_text
+from ..faceset.ownership import GENERATOR, MARKDOWN_MARK
 
 
 def rows(reports: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -44,9 +45,10 @@ def rows(reports: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def to_csv(table: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(table[0]), lineterminator="\n")
+    marked = [{"generator": GENERATOR, **row} for row in table]
+    writer = csv.DictWriter(buffer, fieldnames=list(marked[0]), lineterminator="\n")
     writer.writeheader()
-    writer.writerows(table)
+    writer.writerows(marked)
     return buffer.getvalue()
 
 
@@ -55,7 +57,7 @@ def to_markdown(table: list[dict[str, Any]]) -> str:
         return f"{value:.4f}" if isinstance(value, float) else str(value)
 
     header = list(table[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [MARKDOWN_MARK, "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(r[h]) for h in header) + " |" for r in table]
     return "\n".join(lines) + "\n"
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import UsageError
+from ..faceset.ownership import HTML_MARK, MARKDOWN_MARK
 from . import plots
 from .gate import describe
 
@@ -83,7 +84,8 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
 
 def to_markdown(report: dict[str, Any]) -> str:
     classes = report["data"]["classes"]
-    parts = ["# fer eval report", "", *(f"- {line}" for line in _context_lines(report)), ""]
+    parts = [MARKDOWN_MARK, "# fer eval report", ""]
+    parts += [*(f"- {line}" for line in _context_lines(report)), ""]
     parts += ["## Summary", "", _md_table(SUMMARY_HEADER, summary_rows(report)), ""]
     for m in report["models"]:
         parts += [f"## {m['name']}", ""]
@@ -129,7 +131,7 @@ def to_html(report: dict[str, Any]) -> str:
     classes = report["data"]["classes"]
     e = html.escape
     out = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>{HTML_MARK}",
         f"<title>fer eval: {e(report['data']['path'])}</title><style>{STYLE}</style></head>",
         "<body><h1>fer eval report</h1><ul class='meta'>",
         *(f"<li>{e(line)}</li>" for line in _context_lines(report)),

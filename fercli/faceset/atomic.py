@@ -4,14 +4,15 @@ An interrupted or failed command therefore never leaves a half-written target th
 would take as up to date, nor a temporary file, nor a parent folder it made for ``-o``.
 ``-`` means standard output: the finished temporary file is copied there in one go.
 
-A command only ever replaces what it would write itself (:func:`claim`): a file of the kind
-it writes (a face set by a face set, a checkpoint by a checkpoint, text by text) or a folder
-it wrote before (marked by :data:`MARKER`) or an empty one. Anything else, a user's photo
-folder, a JPEG named as a report, is refused before any work starts.
+A command only ever replaces what fercli wrote (:func:`claim`): a file carrying fercli's mark
+for that kind of output (see :mod:`.ownership`), a folder fer made (marked by
+:data:`MARKER`), or an empty file or folder. Anything else, a user's photo folder, their own
+HDF5 file or JSON notes, is refused (exit 2) before any work starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -19,23 +20,26 @@ import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ..core import signals
 from ..errors import OutputError, UsageError
+from .ownership import is_ours
 
 STDIO = "-"
 MARKER = ".fercli-output"
 """Written into every folder a command makes, so a later run may replace it whole."""
-
-# What an existing file must start with to be replaced by an output of that kind.
-MAGIC = {
-    "faceset": (b"\x89HDF\r\n\x1a\n",),
-    "checkpoint": (b"PK\x03\x04",),  # torch.save's zip container
-    "npz": (b"PK\x03\x04",),
-    "video": (),  # checked by its container's header below
+KIND_NAMES = {
+    "faceset": "face set",
+    "onnx": "ONNX model",
+    "npz": "eigen basis",
+    "text": "report or log",
+    "video": "recording",
 }
+
 _created_parents: dict[Path, list[Path]] = {}
+_committed: list[Path] = []
+"""Outputs moved into place since :func:`begin_command`, for :func:`undo_commits`."""
 
 
 def _umask() -> int:
@@ -44,28 +48,9 @@ def _umask() -> int:
     return mask
 
 
-def _is_kind(path: Path, kind: str) -> bool:
-    """Whether the existing file ``path`` holds what an output of ``kind`` writes."""
-    with open(path, "rb") as f:
-        head = f.read(4096)
-    if not head:
-        return True  # an empty file holds nothing to lose
-    if kind == "text":
-        try:
-            head.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return exc.start > len(head) - 4  # cut inside a character at the 4 KiB boundary
-        return b"\x00" not in head
-    if kind == "video":  # MP4/MOV boxes, or AVI's RIFF header
-        return head[4:8] == b"ftyp" or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
-    if kind == "onnx":
-        return path.suffix.lower() == ".onnx"
-    return head.startswith(MAGIC[kind])
-
-
 def claim(target: str | Path, kind: str) -> None:
-    """Refuse ``target`` as an output of ``kind`` (faceset, checkpoint, onnx, video, text or
-    folder) unless writing it can only replace a previous output of the same kind."""
+    """Refuse ``target`` as an output of ``kind`` (faceset, checkpoint, onnx, npz, video,
+    text or folder) unless what is there now is empty or fercli wrote it."""
     if str(target) == STDIO:
         return
     target = Path(target)
@@ -83,26 +68,50 @@ def claim(target: str | Path, kind: str) -> None:
         raise UsageError(f"{target}: is a folder; give a file name")
     if target.is_symlink() or not target.is_file():
         raise UsageError(f"{target}: is not a regular file; give another output name")
-    if not _is_kind(target, kind):
-        raise UsageError(f"{target}: exists and is not a {kind} file; refusing to overwrite it")
+    if not is_ours(target, kind):
+        what = KIND_NAMES.get(kind, kind)
+        raise UsageError(
+            f"{target}: exists and is not a {what} written by fercli; refusing to replace it "
+            "(remove it or give another name)"
+        )
 
 
 def refuse_inputs(
     outputs: Iterable[str | Path | None], inputs: Iterable[str | Path | None]
 ) -> None:
-    """Refuse an output that is one of the inputs or a folder holding one (compared by the
-    file they resolve to, so links and ``./`` spellings are caught too)."""
+    """Refuse an output that is one of the inputs or a folder holding one, the file standard
+    input reads (``fer align - -o s.h5 < s.h5``), or the same file as another output
+    (compared by the file they resolve to, so links and ``./`` spellings are caught too)."""
+    inputs = list(inputs)
     ins = [Path(p).resolve() for p in inputs if p is not None and str(p) != STDIO]
+    reads_stdin = any(p is not None and str(p) == STDIO for p in inputs)
+    seen: list[tuple[Path, str | Path]] = []
     for out in outputs:
         if out is None or str(out) == STDIO:
             continue
         resolved = Path(out).resolve()
+        for other, name in seen:
+            if _same(resolved, other):
+                raise UsageError(f"{out}: names the same file as {name}; give each output its own")
+        seen.append((resolved, out))
+        if reads_stdin and _is_stdin(resolved):
+            raise UsageError(f"{out}: is also the input (standard input reads it)")
         for src in ins:
-            same = resolved == src or (
-                resolved.exists() and src.exists() and os.path.samefile(resolved, src)
-            )
-            if same or resolved in src.parents:
+            if _same(resolved, src) or resolved in src.parents:
                 raise UsageError(f"{out}: is also an input ({src}); write the output elsewhere")
+
+
+def _same(a: Path, b: Path) -> bool:
+    return a == b or (a.exists() and b.exists() and os.path.samefile(a, b))
+
+
+def _is_stdin(path: Path) -> bool:
+    """Whether standard input is (a redirection from) the existing file ``path``."""
+    try:
+        here, there = os.fstat(sys.stdin.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):  # no stdin, or an in-memory one
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def temp_sibling(target: str | Path, *, directory: bool = False, keep_suffix: bool = False) -> Path:
@@ -158,11 +167,17 @@ def _to_stdout(temp: Path) -> None:
         out.flush()
         _check_reader(out)
     except BrokenPipeError:
-        # Python would complain again when it flushes stdout at exit.
+        silence_stdout()
+        raise OutputError("stdout was closed before the whole face set was read") from None
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null after a failed write, or Python complains again when it
+    flushes stdout at exit."""
+    with contextlib.suppress(AttributeError, ValueError, OSError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
-        raise OutputError("stdout was closed before the whole face set was read") from None
 
 
 def _check_reader(out: IO[bytes]) -> None:
@@ -209,9 +224,26 @@ def commit(temp: Path, target: str | Path) -> None:
         else:
             os.replace(temp, target)
         _created_parents.pop(temp, None)
+        _committed.append(target)
     except BaseException:
         discard(temp)
         raise
+
+
+def begin_command() -> None:
+    """Start a command's record of the outputs it moves into place."""
+    _committed.clear()
+
+
+def undo_commits() -> None:
+    """Remove the outputs this command moved into place: its last step (the summary on
+    stdout) failed, and a command that fails leaves no output."""
+    while _committed:
+        target = _committed.pop()
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            target.unlink(missing_ok=True)
 
 
 def discard(temp: Path) -> None:
@@ -237,12 +269,15 @@ def ensure_space(folder: Path, needed: int, name: str | Path) -> None:
 
 
 def check_outputs(
-    outputs: Mapping[str | Path | None, str], inputs: Iterable[str | Path | None]
+    outputs: Mapping[Any, str] | Iterable[tuple[str | Path | None, str]],
+    inputs: Iterable[str | Path | None],
 ) -> None:
-    """Before any work: every output (path → kind, as :func:`claim` takes) is neither an
-    input nor something fer would overwrite without having written it."""
-    refuse_inputs(outputs, inputs)
-    for target, kind in outputs.items():
+    """Before any work: every output (path → kind, as :func:`claim` takes; pairs where two
+    may have the same name) is neither an input nor another output, nor something fer
+    would overwrite without having written it."""
+    pairs = list(outputs.items() if isinstance(outputs, Mapping) else outputs)
+    refuse_inputs([target for target, _ in pairs], inputs)
+    for target, kind in pairs:
         if target is not None:
             claim(target, kind)
 

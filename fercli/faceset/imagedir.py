@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.progress import NullProgress, Progress
+from ..errors import OutputError
 from .atomic import claim, commit, discard, temp_sibling
 from .reader import FaceSet
 
@@ -33,15 +34,21 @@ def write_imagedir(faceset: FaceSet, root: str | Path, progress: Progress | None
             for img, label in zip(chunk["images"], chunk["labels"], strict=True):
                 folder = temp / classes[label] if label >= 0 else temp
                 bgr = img if img.shape[2] == 1 else np.ascontiguousarray(img[..., ::-1])
-                if not cv2.imwrite(str(folder / f"{index:0{width}d}.png"), bgr):
-                    raise OSError(f"cannot write {folder / f'{index:0{width}d}.png'}")
+                # Encoded here and written by Python, which reports a full disk on every
+                # write; cv2.imwrite said yes to 0-byte files on a full tmpfs.
+                ok, png = cv2.imencode(".png", bgr)
+                if not ok:
+                    raise OutputError(f"{root}: face {index} could not be encoded as PNG")
+                (folder / f"{index:0{width}d}.png").write_bytes(png.tobytes())
                 index += 1
             progress.advance(len(chunk["images"]))
         for name in classes:
             if not any((temp / name).iterdir()):
                 (temp / name).rmdir()
-    except BaseException:
+    except BaseException as exc:
         discard(temp)
+        if isinstance(exc, OSError):
+            raise OutputError(f"{root}: could not be written ({exc.strerror or exc})") from None
         raise
     commit(temp, root)
     return index

@@ -96,7 +96,13 @@ class FaceSet:
             len(self.classes),
         ):
             raise FaceSetError(f"{where}: soft_labels do not have one column per class")
+        for name in self.fields:
+            self._check_stored(name)
         labels = self._file["labels"]
+        if labels.dtype.kind not in "iu":
+            raise FaceSetError(
+                f"{where}: labels must be integer class indices, got {labels.dtype} values"
+            )
         if n and labels.ndim == 1:  # int16 per face: cheap to check whole, here, once
             values = labels[()]
             low, high = int(values.min()), int(values.max())
@@ -106,6 +112,26 @@ class FaceSet:
                     f"{len(self.classes) - 1} ({len(self.classes)} classes)"
                 )
         self._n = n
+
+    def _check_stored(self, name: str) -> None:
+        """Refuse a field that declares more rows than the file holds (a few KiB can declare
+        10⁹ faces of chunks never written): reading it would take minutes and all memory."""
+        dset = self._file[name]
+        if dset.size == 0:
+            return
+        if dset.chunks is None:
+            stored = dset.id.get_storage_size()
+            complete = stored >= dset.size * dset.dtype.itemsize
+        else:
+            sides = zip(dset.shape, dset.chunks, strict=True)
+            needed = np.prod([-(-side // chunk) for side, chunk in sides])
+            stored = dset.id.get_num_chunks()
+            complete = stored >= needed
+        if not complete:
+            raise FaceSetError(
+                f"{self.path}: '{name}' declares {dset.shape[0]} rows but the file holds data "
+                "for fewer (truncated, or made by another tool)"
+            )
 
     # --- metadata ---------------------------------------------------------------------
     def __len__(self) -> int:

@@ -247,6 +247,8 @@ def _probabilities(
     from ..infer import LoadedModel, Predictor
 
     assert options.model is not None
+    if options.folds >= 2:
+        _check_folds(labels, faceset.classes, options.folds)
     model = LoadedModel.load(options.model, resolve_device(options.device))
     predictor = Predictor([model])
     predictor.check(faceset)
@@ -261,6 +263,20 @@ def _probabilities(
         return outputs, f"{model.name}'s probabilities"
     known = labels >= 0
     probs = np.full((len(images), len(faceset.classes)), 1.0 / len(faceset.classes), np.float32)
-    if known.sum() >= options.folds:
-        probs[known] = out_of_fold_probabilities(outputs[known], labels[known], options.folds)
+    probs[known] = out_of_fold_probabilities(outputs[known], labels[known], options.folds)
     return probs, f"{options.folds}-fold logistic regression on {model.name}'s embeddings"
+
+
+def _check_folds(labels: np.ndarray, classes: tuple[str, ...], folds: int) -> None:
+    """Stratified folds need every labelled class in every fold: refuse before any work
+    what scikit-learn would refuse (or warn about) after it."""
+    counts = np.bincount(labels[labels >= 0], minlength=len(classes))
+    present = np.flatnonzero(counts)
+    if not len(present):
+        raise InputError(f"--folds {folds}: the set has no labelled faces to fit folds on")
+    fewest = present[counts[present].argmin()]
+    if counts[fewest] < folds:
+        raise InputError(
+            f"--folds {folds}: class '{classes[fewest]}' has only {counts[fewest]} labelled "
+            f"face(s); every class present needs at least {folds} (use fewer folds)"
+        )

@@ -16,6 +16,7 @@ the input exactly once and their outputs concatenate losslessly.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -115,45 +116,69 @@ def detect_frame(detector: Detector, frame: Frame, options: DetectOptions) -> Fr
 
 
 _WORKER: dict[str, Any] = {}
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
-def _init_worker(options: DetectOptions, pooled: bool = True) -> None:
+def _init_worker(options: DetectOptions, stop: Any = None) -> None:
     import cv2
 
-    if pooled:  # one process per core: OpenCV must not oversubscribe the cores too
+    if stop is not None:  # one process per core: OpenCV must not oversubscribe the cores too
         cv2.setNumThreads(1)
     _WORKER["detector"] = create_detector(options.detector)
     _WORKER["options"] = options
+    _WORKER["stop"] = stop
 
 
 def _detect_file(path: Path) -> tuple[list[FrameFaces], str | None]:
-    """Worker task: every frame of one file, or the reason the file is unreadable."""
-    detector, options = _WORKER["detector"], _WORKER["options"]
+    """Worker task: every frame of one file, or the reason the file is unreadable; a
+    stopped run ends it between two frames."""
+    detector, options, stop = _WORKER["detector"], _WORKER["options"], _WORKER["stop"]
+    found = []
     try:
-        return [
-            detect_frame(detector, frame, options) for frame in iter_frames(path, options.every)
-        ], None
+        for frame in iter_frames(path, options.every):
+            if stop is not None and stop.is_set():
+                return [], "stopped"
+            found.append(detect_frame(detector, frame, options))
     except InputError as exc:
         return [], str(exc).split(": ", 1)[-1]
+    return found, None
 
 
 def _results(
     files: list[Path], options: DetectOptions, progress: Progress
 ) -> Iterator[tuple[Path, list[FrameFaces], str | None]]:
     if options.workers <= 1:
-        _init_worker(options, pooled=False)
+        _init_worker(options)
         for path in files:
             yield (path, *_detect_file(path))
             progress.advance()
         return
-    # spawn, not fork: a forked child inherits OpenCV's thread pool mid-state and can hang
+    # spawn, not fork: a forked child inherits OpenCV's thread pool mid-state and can hang.
+    # Ctrl-C and kill reach the whole process group, but only this process acts on them:
+    # the workers are spawned ignoring them (an ignored signal stays ignored in the new
+    # interpreter from its first instruction, so none dies holding a queue's lock or prints
+    # a traceback), and a stopped run tells them through ``stop`` to drop their file.
     context = multiprocessing.get_context("spawn")
+    stop = context.Event()
     with ProcessPoolExecutor(
-        options.workers, mp_context=context, initializer=_init_worker, initargs=(options,)
+        options.workers, mp_context=context, initializer=_init_worker, initargs=(options, stop)
     ) as pool:
-        for path, result in zip(files, pool.map(_detect_file, files, chunksize=4), strict=True):
-            yield (path, *result)
-            progress.advance()
+        handlers = {signum: signal.signal(signum, signal.SIG_IGN) for signum in STOP_SIGNALS}
+        try:
+            results = pool.map(_detect_file, files, chunksize=4)  # spawns the workers
+        finally:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+        try:
+            for path, result in zip(files, results, strict=True):
+                yield (path, *result)
+                progress.advance()
+        except BaseException:
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def run_detect(

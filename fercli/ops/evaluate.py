@@ -19,10 +19,11 @@ import numpy as np
 from .. import __version__
 from ..core.device import resolve_device
 from ..core.progress import NullProgress, Progress
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from ..evaluate.gate import gate_summary
 from ..evaluate.metrics import BINS, RESAMPLES, assess
 from ..faceset import FaceSet, FaceSetWriter
+from ..faceset.ownership import generator_field
 from ..infer import LoadedModel, Predictor, count_views
 from ..infer.fields import prediction_fields
 from .inputs import open_input
@@ -64,7 +65,7 @@ def select_rows(faceset: FaceSet, split: str) -> tuple[np.ndarray, str]:
     """Rows to evaluate and the split's name. ``auto``: the test split when the set has
     labelled test faces, else val, else every face."""
     if split not in SPLIT_CHOICES:
-        raise InputError(f"--split {split!r}: choose one of {', '.join(SPLIT_CHOICES)}")
+        raise UsageError(f"--split {split!r}: choose one of {', '.join(SPLIT_CHOICES)}")
     n = len(faceset)
     if split == "all" or "split" not in faceset.fields:
         if split not in ("auto", "all"):
@@ -224,6 +225,7 @@ def run_eval(
             )
         support = np.bincount(labels, minlength=len(classes))
         return {
+            **generator_field(),
             "schema": REPORT_SCHEMA,
             "version": REPORT_VERSION,
             "data": {

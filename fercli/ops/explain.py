@@ -153,6 +153,7 @@ def run_explain(
             stack.enter_context(explainer)
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fercli-explain-")))
             sets = [p for p in inputs if str(p) == STDIO or is_faceset(Path(p))]
+            unreadable: list[dict[str, str]] = []
             if sets and len(inputs) > 1:
                 raise InputError("give one face set, or any number of images/folders/videos")
             if sets:
@@ -167,8 +168,13 @@ def run_explain(
                     detector=options.detector,
                     template=pre.alignment or None,  # the model's own template
                 )
-                run_align(inputs, source, align, progress)
+                detected = run_align(inputs, source, align, progress).detect or {}
+                unreadable = detected.get("unreadable", [])
             faceset = stack.enter_context(open_input(source, progress))
+            if not len(faceset) and unreadable:
+                first, more = unreadable[0], len(unreadable) - 1
+                extra = f" (and {more} more unreadable)" if more else ""
+                raise InputError(f"{first['file']}: {first['reason']}{extra}")
             if not len(faceset):
                 raise InputError(
                     "no faces found in the input (if the images are face crops, add --crops)"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..faceset.atomic import check_outputs
+from ..faceset.atomic import check_outputs, commit, discard, temp_sibling
 from ..model.export import export_onnx, parity
 from ..model.preprocess import Preprocess
 from .report import Report
@@ -34,10 +34,17 @@ def run_export(model: str | Path, output: Path, check: int = 256) -> ExportRepor
     from ..testing.synth import make_faces
 
     check_outputs({output: "onnx"}, [model])
-    meta = export_onnx(model, output)
-    report = ExportReport(str(output), meta)
-    if check:
-        pre = Preprocess.from_dict(meta)
-        faces = make_faces(check, pre.size, seed=0, color=pre.color).images
-        report.parity = parity(output, model, pre.scaled(faces))
+    # Exported and checked aside: a failed check or a signal during it leaves no model.
+    temp = temp_sibling(output, keep_suffix=True)
+    try:
+        meta = export_onnx(model, temp)
+        report = ExportReport(str(output), meta)
+        if check:
+            pre = Preprocess.from_dict(meta)
+            faces = make_faces(check, pre.size, seed=0, color=pre.color).images
+            report.parity = parity(temp, model, pre.scaled(faces))
+    except BaseException:
+        discard(temp)
+        raise
+    commit(temp, output)
     return report

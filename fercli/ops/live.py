@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -20,8 +20,9 @@ import numpy as np
 from ..core import signals
 from ..core.progress import NullProgress, Progress
 from ..detect import create_detector
-from ..errors import FercliError, InputError
+from ..errors import FercliError, InputError, UsageError
 from ..faceset.atomic import STDIO, commit, discard, temp_sibling
+from ..faceset.ownership import generator_field, mark_video
 from ..live.draw import draw
 from ..live.engine import load_engine
 from ..live.pipeline import FaceResult, LiveOptions, LivePipeline
@@ -29,6 +30,8 @@ from .report import Report
 
 WINDOW = "fer live"
 OPEN_TIMEOUT_MS = 5000
+RECORD_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi")
+"""Containers a recording can be written in and carry fercli's mark (see ownership)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,28 @@ def _check_window() -> None:
             "this OpenCV has no GUI support (a headless wheel owns cv2): run "
             "`fer doctor --fix-opencv`, or use --no-window"
         )
+    display = missing_display()
+    if display:
+        raise FercliError(f"{display}: nowhere to show the window; use --no-window")
+
+
+def missing_display(environ: Mapping[str, str] | None = None) -> str | None:
+    """Why a window cannot be shown on Linux (Qt aborts the whole process when it finds no
+    display), or None: no DISPLAY nor WAYLAND_DISPLAY, or a local X display whose socket
+    is not there."""
+    import os
+
+    env = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux") or env.get("WAYLAND_DISPLAY"):
+        return None
+    display = env.get("DISPLAY", "")
+    if not display:
+        return "no display (DISPLAY is not set)"
+    host, _, number = display.rpartition(":")
+    number = number.split(".")[0]
+    if host in ("", "unix") and number.isdigit() and not Path(f"/tmp/.X11-unix/X{number}").exists():
+        return f"no X server on display {display}"
+    return None
 
 
 @dataclass
@@ -130,6 +155,10 @@ def run_live(
 
     live, run = live or LiveOptions(), run or RunOptions()
     progress = progress or NullProgress()
+    if run.record is not None and Path(run.record).suffix.lower() not in RECORD_SUFFIXES:
+        raise UsageError(
+            f"--record {run.record}: recordings are {', '.join(RECORD_SUFFIXES)} files"
+        )
     if run.window:
         _check_window()
     engine = load_engine(model, run.engine, run.threads)
@@ -173,6 +202,7 @@ def run_live(
                 if log is not None:
                     position = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000
                     record = {
+                        **generator_field(),
                         "frame": frames,
                         "time": round(position if position > 0 else tick - started, 3),
                         "faces": [face_record(f, engine.classes) for f in faces],
@@ -221,6 +251,8 @@ def run_live(
         try:
             for target, temp in temps.items():
                 if finished and (temp.stat().st_size or target == run.jsonl):
+                    if target == run.record:
+                        mark_video(temp)
                     commit(temp, target)
         finally:
             for temp in temps.values():
@@ -246,5 +278,5 @@ def _writer(path: Path, shape: tuple[int, ...], fps: float):
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps,
                              (shape[1], shape[0]))  # fmt: skip
     if not writer.isOpened():
-        raise FercliError(f"{path}: cannot write video (try a .mp4 or .avi name)")
+        raise FercliError(f"{path}: OpenCV cannot open a video writer for it")
     return writer

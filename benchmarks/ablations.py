@@ -32,10 +32,11 @@ FER = [sys.executable, "-m", "fercli"]
 NO_AUGMENT = ["--no-flip", "--rotate", "0", "--translate", "0", "--scale", "0", "--erasing", "0"]
 VARIANTS: list[tuple[str, str, list[str]]] = [
     ("baseline", "bicubic", []),
-    ("hard labels (no FER+ soft labels)", "bicubic", ["--hard-labels"]),
+    ("FER+ soft labels", "bicubic", ["--soft-labels"]),
     ("loss: focal (gamma 2)", "bicubic", ["--loss", "focal"]),
-    ("sampler: class-balanced", "bicubic", ["--balanced-sampler"]),
-    ("augmentation: none", "bicubic", NO_AUGMENT),
+    ("sampler: natural (no class balance)", "bicubic", ["--natural-sampler"]),
+    ("augmentation: none (no flips either)", "bicubic", NO_AUGMENT),
+    ("augmentation: from the first epoch", "bicubic", ["--augment-after", "0"]),
     ("upscale: zssr", "zssr", []),
     ("upscale: eigen", "eigen", []),
     ("loss: class-balanced CE", "bicubic", ["--loss", "cb"]),

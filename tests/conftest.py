@@ -109,9 +109,13 @@ def synth_model(tmp_path_factory):
         faces = make_faces(n, 64, seed=seed)
         with FaceSetWriter(path, classes=CLASSES, color="gray") as w:
             w.append({"images": faces.images, "labels": faces.labels, "landmarks": faces.landmarks})
+    # The recipe this fixture was measured with (~98%), named in full so that changes of
+    # fer train's defaults (tuned on real faces) do not move it: with today's defaults these
+    # 900 generated faces reach 0.84 in the same 4 epochs.
     options = TrainOptions(
-        model=ModelConfig(maxpool=True), epochs=4, batch_size=64, scheduler="cosine"
-    )
+        model=ModelConfig(maxpool=True), epochs=4, batch_size=64, scheduler="cosine", lr=1e-3,
+        balanced_sampler=False, augment_after=0,
+    )  # fmt: skip
     checkpoint = root / "model.pt"
     Trainer(train_set, checkpoint, options, val_source=test_set).run()
     return checkpoint, test_set

@@ -53,8 +53,9 @@ def tiny(tmp_path_factory):
             ) as w:
                 w.append({"images": faces.images, "labels": faces.labels})
         options = TrainOptions(
-            model=ModelConfig(arch=ARCH), epochs=10, batch_size=64, lr=1e-2, scheduler="cosine"
-        )
+            model=ModelConfig(arch=ARCH), epochs=10, batch_size=64, lr=1e-2, scheduler="cosine",
+            balanced_sampler=False, augment_after=0,
+        )  # fmt: skip
         checkpoint = root / "tiny.pt"
         Trainer(train_set, checkpoint, options, val_source=val_set).run()
         yield checkpoint, val_set

@@ -25,7 +25,7 @@ def train_command(
     ),
     epochs: int = typer.Option(30, "--epochs", min=1),
     batch_size: int = typer.Option(128, "--batch-size", "-b", min=2),
-    lr: float = typer.Option(1e-3, "--lr", min=0.0, help="AdamW learning rate (peak)."),
+    lr: float = typer.Option(2e-3, "--lr", min=0.0, help="AdamW learning rate (peak)."),
     weight_decay: float = typer.Option(0.01, "--weight-decay", min=0.0),
     loss: str = typer.Option(
         "ce",
@@ -41,16 +41,18 @@ def train_command(
     focal_gamma: float = typer.Option(2.0, "--focal-gamma", min=0.0),
     cb_beta: float = typer.Option(0.999, "--cb-beta", min=0.0, max=0.99999),
     balanced_sampler: bool = typer.Option(
-        False, "--balanced-sampler", help="Draw classes equally often."
+        True,
+        "--balanced-sampler/--natural-sampler",
+        help="Draw classes equally often, or as often as the set holds them.",
     ),
     soft_labels: bool = typer.Option(
-        True,
+        False,
         "--soft-labels/--hard-labels",
         help="Train on the set's soft labels (FER+ votes) where a face has them, else on "
         "the hard labels only.",
     ),
     scheduler: str = typer.Option(
-        "cosine-restarts", "--scheduler", help="cosine-restarts, cosine or onecycle."
+        "onecycle", "--scheduler", help="onecycle, cosine or cosine-restarts."
     ),
     restart_epochs: int = typer.Option(
         10, "--restart-epochs", min=1, help="cosine-restarts: epochs to the first restart."
@@ -69,6 +71,14 @@ def train_command(
     flip: bool = typer.Option(True, "--flip/--no-flip"),
     erasing: float = typer.Option(0.25, "--erasing", min=0.0, max=1.0),
     mix: str = typer.Option("none", "--mix", help="none, mixup or cutmix."),
+    augment_after: int | None = typer.Option(
+        None,
+        "--augment-after",
+        min=0,
+        metavar="EPOCHS",
+        help="Train the first EPOCHS with flips only, then with the full augmentation "
+        "(it slows early fitting). Default: 2 from scratch, 0 with --init.",
+    ),
     maxpool: bool = typer.Option(
         True,
         "--maxpool/--no-maxpool",
@@ -191,6 +201,7 @@ def train_command(
         augment=AugmentOptions(
             flip=flip, rotate=rotate, translate=translate, scale=scale, erasing=erasing, mix=mix
         ),
+        augment_after=augment_after,
         balanced_sampler=balanced_sampler,
         soft_labels=soft_labels,
         scheduler=scheduler,

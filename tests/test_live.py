@@ -183,3 +183,32 @@ def test_the_window_shows_the_overlays(synth_model, models, wild, display, tmp_p
     assert json.loads(out)["frames"] == 270
     assert grabbed is not None, "no window content appeared on the virtual screen"
     assert drawn > 300
+
+
+@pytest.mark.parametrize(
+    "box", [(40.0, 30.0, 104.0, 94.0), (-20.3, -10.6, 50.2, 60.7), (150.5, 100.0, 230.0, 179.4)],
+    ids=["inside", "over the top-left corner", "over the bottom-right corner"],
+)  # fmt: skip
+def test_the_heat_map_changes_no_pixel_outside_the_face(box):
+    from fercli.live.draw import _heat, face_weights
+    from fercli.live.pipeline import FaceResult
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (160, 200, 3), np.uint8)
+    x1, y1, x2, y2 = box
+    scale = 64 / (x2 - x1)
+    matrix = np.array([[scale, 0, -x1 * scale], [0, scale, -y1 * scale]], np.float64)
+    cams = np.ones((6, 8, 8), np.float32)
+    face = FaceResult(0, np.array(box, np.float32), np.zeros((5, 2)), 0.9, np.full(6, 1 / 6),
+                      matrix, cams)  # fmt: skip
+    before = frame.copy()
+    _heat(frame, face, 0, 64)
+    changed = np.any(frame != before, axis=2)
+    # the ellipse inscribed in the box, in frame pixels: nothing changes beyond it
+    ys, xs = np.mgrid[0:160, 0:200] + 0.5
+    r = np.hypot((xs - (x1 + x2) / 2) / ((x2 - x1) / 2), (ys - (y1 + y2) / 2) / ((y2 - y1) / 2))
+    assert not changed[r > 1.02].any()
+    centre = (min(159, max(0, round((y1 + y2) / 2))), min(199, max(0, round((x1 + x2) / 2))))
+    assert changed[centre]  # and the face itself is coloured
+    weights = face_weights(40, 30)
+    assert weights[0, 0] == 0 and weights[15, 20] == 1 and weights.min() == 0

@@ -21,29 +21,47 @@ def _colour(k: int) -> tuple[int, int, int]:
     return PALETTE[k] if k < len(PALETTE) else (160, 160, 160)
 
 
+FEATHER = 0.3
+"""The heat map's soft edge: full strength inside 70% of the face's ellipse, fading to none
+at the ellipse, which the face box bounds."""
+
+
+def face_weights(width: int, height: int, feather: float = FEATHER) -> np.ndarray:
+    """Per-pixel blend weights (height, width) in 0..1 over a face box: an ellipse inscribed
+    in the box, soft-edged, exactly 0 on and beyond it (corners included)."""
+    y = (np.arange(height, dtype=np.float32) + 0.5) / height * 2 - 1
+    x = (np.arange(width, dtype=np.float32) + 0.5) / width * 2 - 1
+    r = np.sqrt(x[None, :] ** 2 + y[:, None] ** 2)
+    return np.clip((1 - r) / feather, 0, 1)
+
+
 def _heat(frame: np.ndarray, face: FaceResult, cls: int, size: int, alpha: float = 0.4) -> None:
-    """Blend the map of class ``cls`` over the face region, in place."""
+    """Blend the map of class ``cls`` over the face, in place: inside the face box only,
+    under a soft-edged ellipse, so hair, background and the next person stay as they are."""
     cam = np.maximum(face.cams[cls], 0)
     cam = cam / cam.max() if cam.max() > 0 else cam
     cam = cv2.resize(cam.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
     h, w = frame.shape[:2]
     x1, y1, x2, y2 = face.box
-    pad = 0.25 * max(x2 - x1, y2 - y1)
-    left, top = int(max(0, x1 - pad)), int(max(0, y1 - pad))
-    right, bottom = int(min(w, x2 + pad)), int(min(h, y2 + pad))
+    left, top = max(0, int(np.ceil(x1))), max(0, int(np.ceil(y1)))
+    right, bottom = min(w, int(x2)), min(h, int(y2))
     if right <= left or bottom <= top:
         return
-    # aligned-face → region pixels: invert the frame → face matrix, then shift to the region
+    # aligned-face → box pixels: invert the frame → face matrix, then shift to the box
     inverse = cv2.invertAffineTransform(face.matrix)
     inverse[:, 2] -= (left, top)
     region = (right - left, bottom - top)
     heat = cv2.warpAffine(cam, inverse, region, flags=cv2.INTER_LINEAR, borderValue=0)
-    inside = cv2.warpAffine(np.ones_like(cam), inverse, region, flags=cv2.INTER_NEAREST)
     coloured = cv2.applyColorMap(np.clip(heat * 255, 0, 255).astype(np.uint8), cv2.COLORMAP_JET)
+    # the ellipse of the whole box, cut where the frame cuts the box
+    full = face_weights(max(1, round(x2 - x1)), max(1, round(y2 - y1)))
+    oy, ox = top - round(y1), left - round(x1)
+    weight = np.zeros((region[1], region[0]), np.float32)
+    part = full[max(0, oy) : oy + region[1], max(0, ox) : ox + region[0]]
+    weight[: part.shape[0], : part.shape[1]] = part
+    weight = (alpha * weight)[..., None]
     roi = frame[top:bottom, left:right]
-    blend = cv2.addWeighted(roi, 1 - alpha, coloured, alpha, 0)
-    mask = inside[..., None] > 0
-    roi[:] = np.where(mask, blend, roi)
+    roi[:] = np.rint(roi * (1 - weight) + coloured * weight).astype(np.uint8)
 
 
 def draw(

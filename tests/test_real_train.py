@@ -33,7 +33,7 @@ def fer_run(tmp_path_factory):
     result = _fer(
         "train", faces, "-o", root / "m.pt", "--limit", "4000", "--epochs", "4",
         "--batch-size", "64", "--scheduler", "cosine", "--lr", "1e-3", "--natural-sampler",
-        "--augment-after", "0", "--json",
+        "--augment-after", "0", "--soft-labels", "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     return root, faces, json.loads(result.stdout)

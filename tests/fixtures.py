@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -63,3 +64,23 @@ def noise_video(path: Path, frames: int) -> Path:
         writer.write(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
     writer.release()
     return path
+
+
+Rect = tuple[int, int, int, int]
+
+
+def layout_faults(drawn: list[tuple[Rect, Rect | None, Rect | None]], width: int, height: int):
+    """What breaks `fer live`'s layout rule in one frame's faces, each given as (box, label,
+    panel) as drawn: a label or panel that meets another's, covers another face's box or
+    leaves the frame. Empty when the rule holds."""
+    from fercli.live.layout import inside, intersects
+
+    texts = [(i, r) for i, (_, *rs) in enumerate(drawn) for r in rs if r is not None]
+    faults = [f"{a} meets {b}" for (_, a), (_, b) in itertools.combinations(texts, 2)
+              if intersects(a, b)]  # fmt: skip
+    for i, rect in texts:
+        if not inside(rect, width, height):
+            faults.append(f"{rect} leaves the frame")
+        faults += [f"{rect} covers face {j}" for j, (box, *_) in enumerate(drawn)
+                   if j != i and intersects(rect, box)]  # fmt: skip
+    return faults

@@ -13,6 +13,8 @@ from fercli.faceset import open_faceset
 from fercli.infer import LoadedModel
 from fercli.testing.synth import make_faces, write_imagefolder
 
+from .fixtures import layout_faults
+
 
 @pytest.mark.parametrize(("layer", "grid"), [("layer2", 16), ("layer3", 8), ("layer4", 4)])
 def test_layers_give_the_documented_map_grids(synth_model, layer, grid):
@@ -77,6 +79,37 @@ def test_explain_a_real_photo_detects_and_aligns_first(cli, synth_model, models,
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["faces"] == 1
     assert len(list((out / "overlays").glob("*obama-720p*.png"))) == 1
+
+
+def test_a_photo_of_several_faces_is_drawn_whole_with_lives_layout(
+    cli, synth_model, models, wild, tmp_path
+):
+    from fercli.core.images import decode_image
+    from fercli.live.draw import layout
+    from fercli.live.pipeline import FaceResult
+
+    out, photo = tmp_path / "group", wild / "obama_and_biden.jpg"
+    result = cli("explain", synth_model[0], photo, "-o", out, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["faces"] == 3 and summary["photos"] == 1 and "photos/" in summary["files"]
+    (drawn,) = (out / "photos").glob("*obama_and_biden.png")
+    before, after = decode_image(photo), decode_image(drawn)
+    assert after.shape == before.shape
+    with open_faceset(out / "maps.h5") as maps:
+        faces = [FaceResult(i, b, np.zeros((5, 2)), 0.9, p, np.eye(2, 3), np.zeros((6, 1, 1)))
+                 for i, (b, p) in enumerate(zip(maps.read("boxes"), maps.read("probabilities"),
+                                                strict=True))]  # fmt: skip
+        classes = maps.classes
+    placed = layout(before.shape, faces, classes)
+    h, w = before.shape[:2]
+    assert layout_faults([(p.box, p.label, p.panel) for p in placed], w, h) == []
+    assert all(p.label is not None and p.panel is not None for p in placed)  # room for all
+    # the photo is untouched outside what was placed: boxes, labels, panels
+    inside = np.zeros((h, w), bool)
+    for x, y, rw, rh in (r for p in placed for r in (p.box, p.label, p.panel) if r):
+        inside[max(y, 0) : y + rh, max(x, 0) : x + rw] = True
+    assert (after[~inside] == before[~inside]).all() and (after[inside] != before[inside]).any()
 
 
 def test_explain_face_crops(cli, synth_model, tmp_path):

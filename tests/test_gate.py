@@ -126,7 +126,7 @@ def test_eval_reports_the_gate_apart_and_keeps_the_six_class_metrics(cli, gated)
 
 def test_export_carries_the_gate_and_both_engines_agree(cli, gated, tmp_path):
     from fercli.live.engine import OnnxEngine, TorchEngine
-    from fercli.model.export import read_metadata
+    from fercli.model.onnx_session import read_metadata
 
     checkpoint = gated[0]
     out = tmp_path / "g.onnx"

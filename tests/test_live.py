@@ -16,8 +16,11 @@ import pytest
 from fercli.detect.base import Detections
 from fercli.live.engine import OnnxEngine, TorchEngine, load_engine
 from fercli.live.tracker import Tracker, iou
-from fercli.model.export import export_onnx, parity, read_metadata
+from fercli.model.export import export_onnx, parity
+from fercli.model.onnx_session import read_metadata
 from fercli.testing.synth import make_faces
+
+from .fixtures import layout_faults
 
 CLIP = "short_hamilton_clip.mp4"
 
@@ -94,6 +97,21 @@ def test_torch_and_onnx_engines_agree(synth_model, tmp_path):
     assert np.abs(onnx(faces)[0] - torch_engine(faces)[0]).max() < 1e-4
 
 
+def test_live_on_a_cached_export_never_imports_torch(synth_model, tmp_path):
+    """Importing torch was over half of `fer live`'s time to its first frame."""
+    checkpoint, _ = synth_model
+    load_engine(checkpoint, "auto")  # exports into the cache once
+    code = (
+        "import sys\nimport numpy as np\nfrom fercli.live.engine import load_engine\n"
+        "from fercli.live.pipeline import LivePipeline, LiveOptions\n"
+        f"engine = load_engine({str(checkpoint)!r}, 'auto')\n"
+        "engine(np.zeros((1, 64, 64, 1), np.uint8))\n"
+        "heavy = sorted(m for m in ('torch', 'torchvision', 'onnx') if m in sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
 def test_export_command(cli, synth_model, tmp_path):
     result = cli("export", synth_model[0], "-o", tmp_path / "m.onnx", "--check", "32", "--json")
     assert result.exit_code == 0, result.output
@@ -116,8 +134,20 @@ def test_headless_run_on_the_real_clip(cli, synth_model, models, wild, tmp_path)
     with_faces = sum(bool(f["faces"]) for f in frames)
     assert with_faces >= 170 and summary["frames_with_faces"] == with_faces
     face = next(f for f in frames if f["faces"])["faces"][0]
-    assert set(face) == {"id", "box", "score", "label", "probability", "probabilities"}
+    assert set(face) == {"id", "box", "score", "label", "probability", "probabilities", "drawn",
+                         "quality", "unreadable"}  # fmt: skip
     assert sum(face["probabilities"].values()) == pytest.approx(1, abs=1e-3)
+    assert set(face["quality"]) == {"yaw", "pitch", "eyes", "sharpness", "score"}
+    # what was drawn, frame by frame: no label or panel meets another or another face's box,
+    # each inside the frame; a face shown as "?" says why and has no panel
+    for record in frames:
+        drawn = [tuple(f["drawn"][k] for k in ("box", "label", "panel")) for f in record["faces"]]
+        assert layout_faults(drawn, 640, 360) == [], record["frame"]
+        for f in record["faces"]:
+            assert (f["label"] == "?") == (f["unreadable"] is not None)
+            assert f["label"] != "?" or f["drawn"]["panel"] is None
+    shown = [f["label"] for r in frames for f in r["faces"]]
+    assert 0 < shown.count("?") < len(shown)  # the clip has faces in profile and facing us
     assert [f["frame"] for f in frames] == list(range(275))
     assert frames[-1]["time"] == pytest.approx(274 / 29.97, abs=0.1)
     capture = cv2.VideoCapture(str(video))  # the recording plays back

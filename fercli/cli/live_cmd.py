@@ -45,6 +45,13 @@ def live_command(
         help="Temporal smoothing per tracked face: weight of the past (0 = none).",
     ),
     gate: bool = GATE_OPTION,
+    quality: bool = typer.Option(
+        True,
+        "--quality/--no-quality",
+        help="Show '?' (box only, no emotion) for a face turned away, tilted, too small or "
+        "blurred, where the model's answer means least (limits: docs/live.md); "
+        "--no-quality: a verdict on every face.",
+    ),
     heatmap: bool = typer.Option(
         False, "--heatmap/--no-heatmap", help="Overlay the class activation map (key h)."
     ),
@@ -79,11 +86,15 @@ def live_command(
 
     Each frame: detect (on a downscaled copy, every --detect-every frames; faces are tracked
     by optical flow in between) -> align -> classify -> draw box, label, probability bars,
-    optional heat map and FPS. Keys: q/Esc quit, space pause, h heat map, b bars,
-    s snapshot. --no-window with --max-frames, --jsonl and --record runs headless.
+    optional heat map and FPS. Labels and panels never cover another face or panel: in a
+    crowd the largest faces keep their bars, the rest a label. A face that cannot be read
+    (turned away, tilted, tiny, blurred) is shown as '?'. Keys: q/Esc quit, space pause,
+    h heat map, b bars, s snapshot. --no-window with --max-frames, --jsonl and --record runs
+    headless.
     """
     from ..faceset.atomic import check_outputs
     from ..live.pipeline import LiveOptions
+    from ..live.quality import QualityLimits
     from ..ops.live import RunOptions, run_live
 
     if (source is None) == (camera is None):
@@ -96,6 +107,7 @@ def live_command(
         detect_every=detect_every,
         smooth=smooth,
         gate=gate,
+        quality=QualityLimits() if quality else None,
         detector=opt.build(backend, score, 0.3, 20.0, weights, detect_side),
     )
     run = RunOptions(

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from .layout import FaceLayout, Rect, plan
 from .pipeline import FaceResult
 
 # One colour (BGR) per class, in CLASSES order; then gray for any others.
@@ -64,6 +65,41 @@ def _heat(frame: np.ndarray, face: FaceResult, cls: int, size: int, alpha: float
     roi[:] = np.rint(roi * (1 - weight) + coloured * weight).astype(np.uint8)
 
 
+UNREADABLE_COLOUR = (128, 128, 128)  # a face shown as "?"
+LABEL_SCALE, BAR_SCALE, FPS_SCALE = 0.55, 0.35, 0.6
+ROW, NAME_W, BAR_W = 13, 60, 70  # a panel row's height, its name column, its bar
+
+
+def label_text(face: FaceResult, classes: Sequence[str]) -> str:
+    """What a face's label says: ``happy 62%``, ``neutral 71%`` or ``?``."""
+    name, probability = face.shown(classes)
+    return name if probability is None else f"{name} {probability:.0%}"
+
+
+def layout(
+    frame_shape: tuple[int, ...],
+    faces: Sequence[FaceResult],
+    classes: Sequence[str],
+    *,
+    bars: bool = True,
+    fps: bool = False,
+) -> list[FaceLayout]:
+    """Where each face's label and panel go (see :mod:`fercli.live.layout`); a face shown
+    as "?" gets no panel, and the FPS counter's corner stays free."""
+    sizes = []
+    for face in faces:
+        (tw, th), base = cv2.getTextSize(label_text(face, classes), FONT, LABEL_SCALE, 1)
+        sizes.append((tw + 6, th + base + 4))
+    reserved = []
+    if fps:
+        (tw, th), base = cv2.getTextSize("000 FPS", FONT, FPS_SCALE, 3)
+        reserved.append((0, 0, tw + 14, th + base + 12))
+    boxes = np.array([f.box for f in faces], np.float64).reshape(-1, 4)
+    panel = (NAME_W + BAR_W + 6, ROW * len(classes) + 4) if bars else None
+    return plan(boxes, sizes, frame_shape[1::-1], panel, reserved,  # type: ignore[arg-type]
+                [f.unreadable is None for f in faces])  # fmt: skip
+
+
 def draw(
     frame: np.ndarray,
     faces: Sequence[FaceResult],
@@ -73,38 +109,46 @@ def draw(
     bars: bool = True,
     heatmap: bool = False,
     fps: float | None = None,
+    placed: Sequence[FaceLayout] | None = None,
 ) -> np.ndarray:
-    """Draw onto ``frame`` (BGR, modified in place and returned)."""
-    h, w = frame.shape[:2]
-    for face in faces:
-        top_k = int(face.probabilities.argmax())
-        colour = NEUTRAL_COLOUR if face.neutral else _colour(top_k)
-        if heatmap:
-            _heat(frame, face, top_k, size)
-        x1, y1, x2, y2 = (round(v) for v in face.box)
+    """Draw onto ``frame`` (BGR, modified in place and returned), laid out by ``placed``
+    (from :func:`layout` with the same faces and flags; computed here when not given)."""
+    if placed is None:
+        placed = layout(frame.shape, faces, classes, bars=bars, fps=fps is not None)
+    for face in faces:  # heat maps first: nothing drawn later is tinted by them
+        if heatmap and face.unreadable is None:
+            _heat(frame, face, int(face.probabilities.argmax()), size)
+    for face, where in zip(faces, placed, strict=True):
+        if face.unreadable is not None:
+            colour = UNREADABLE_COLOUR
+        else:
+            colour = NEUTRAL_COLOUR if face.neutral else _colour(int(face.probabilities.argmax()))
+        x1, y1, x2, y2 = (round(float(v)) for v in face.box)
         cv2.rectangle(frame, (x1, y1), (x2, y2), colour, 2)
-        name, probability = face.shown(classes)
-        label = f"{name} {probability:.0%}"
-        (tw, th), _ = cv2.getTextSize(label, FONT, 0.55, 1)
-        y_text = max(th + 4, y1 - 4)
-        cv2.rectangle(frame, (x1, y_text - th - 4), (x1 + tw + 6, y_text + 3), colour, -1)
-        cv2.putText(frame, label, (x1 + 3, y_text), FONT, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
-        if bars:
-            bar_w, row = 70, 13
-            bx = x2 + 6 if x2 + 6 + 60 + bar_w < w else max(0, x1 - 66 - bar_w)
-            for i, (name, p) in enumerate(zip(classes, face.probabilities, strict=True)):
-                y = y1 + i * row
-                if y + row > h:
-                    break
-                cv2.putText(frame, name[:8], (bx, y + 10), FONT, 0.35, (255, 255, 255), 1,
-                            cv2.LINE_AA)  # fmt: skip
-                cv2.rectangle(frame, (bx + 60, y + 2), (bx + 60 + bar_w, y + row - 2),
-                              (80, 80, 80), 1)  # fmt: skip
-                filled = int(bar_w * float(p))
-                if filled:
-                    cv2.rectangle(frame, (bx + 60, y + 2), (bx + 60 + filled, y + row - 2),
-                                  _colour(i), -1)  # fmt: skip
+        if where.label is not None:
+            x, y, w, h = where.label
+            cv2.rectangle(frame, (x, y), (x + w - 1, y + h - 1), colour, -1)
+            cv2.putText(frame, label_text(face, classes), (x + 3, y + h - 5), FONT, LABEL_SCALE,
+                        (0, 0, 0), 1, cv2.LINE_AA)  # fmt: skip
+        if where.panel is not None:
+            _panel(frame, where.panel, classes, face.probabilities)
     if fps is not None:
-        cv2.putText(frame, f"{fps:.0f} FPS", (8, 22), FONT, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(frame, f"{fps:.0f} FPS", (8, 22), FONT, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.putText(frame, f"{fps:.0f} FPS", (8, 22), FONT, FPS_SCALE, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(frame, f"{fps:.0f} FPS", (8, 22), FONT, FPS_SCALE, (255, 255, 255), 1,
+                    cv2.LINE_AA)  # fmt: skip
     return frame
+
+
+def _panel(frame: np.ndarray, rect: Rect, classes: Sequence[str], probabilities) -> None:
+    """The probability bars on a dark ground, inside ``rect``."""
+    x, y, w, h = rect
+    cv2.rectangle(frame, (x, y), (x + w - 1, y + h - 1), (30, 30, 30), -1)
+    for i, (name, p) in enumerate(zip(classes, probabilities, strict=True)):
+        top = y + 2 + i * ROW
+        cv2.putText(frame, name[:8], (x + 3, top + 10), FONT, BAR_SCALE, (255, 255, 255), 1,
+                    cv2.LINE_AA)  # fmt: skip
+        left = x + 3 + NAME_W
+        cv2.rectangle(frame, (left, top + 2), (left + BAR_W, top + ROW - 2), (90, 90, 90), 1)
+        filled = int(BAR_W * float(p))
+        if filled:
+            cv2.rectangle(frame, (left, top + 2), (left + filled, top + ROW - 2), _colour(i), -1)

@@ -6,6 +6,7 @@ probabilities (N, K), class activation maps (N, K, h, w) and the neutral gate's 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from pathlib import Path
 from typing import Protocol
 
@@ -14,9 +15,11 @@ import numpy as np
 from ..core.weights import cache_dir
 from ..errors import InputError
 from ..model.bundled import resolve_model
-from ..model.checkpoint import load_checkpoint
-from ..model.export import DeployNet, export_onnx, read_metadata
+from ..model.onnx_session import open_session
 from ..model.preprocess import Preprocess
+
+# torch (checkpoint, DeployNet, export) is imported only where a checkpoint is read or
+# exported: the ONNX engine on a cached export runs without it and starts twice as fast.
 
 ENGINES = ("auto", "onnx", "torch")
 
@@ -38,15 +41,7 @@ class OnnxEngine:
     """ONNX Runtime on the CPU (or CUDA when its provider is installed)."""
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
-        import onnxruntime as ort
-
-        meta = read_metadata(path)
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        available = ort.get_available_providers()
-        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-        self._session = ort.InferenceSession(str(path), options, providers=providers)
+        self._session, meta = open_session(path, threads)
         self.classes = tuple(meta["classes"])
         self.preprocess = Preprocess.from_dict(meta)
         self.gate_threshold = meta.get("gate_threshold")
@@ -64,6 +59,9 @@ class TorchEngine:
 
     def __init__(self, checkpoint_path: Path) -> None:
         import torch
+
+        from ..model.checkpoint import load_checkpoint
+        from ..model.export import DeployNet
 
         checkpoint = load_checkpoint(checkpoint_path)
         self._net = DeployNet(checkpoint).eval()
@@ -86,6 +84,8 @@ def cached_export(checkpoint_path: Path) -> Path:
     digest = hashlib.sha256(checkpoint_path.read_bytes()).hexdigest()[:16]
     target = cache_dir() / "onnx" / f"{checkpoint_path.stem}-{digest}.onnx"
     if not target.exists():
+        from ..model.export import export_onnx
+
         export_onnx(checkpoint_path, target)
     return target
 
@@ -105,11 +105,9 @@ def load_engine(model: str | Path, engine: str = "auto", threads: int | None = N
         return OnnxEngine(path, threads)
     if engine == "torch":
         return TorchEngine(path)
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
+    # looked up, not imported: importing onnx alone takes longer than a first frame
+    if not all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime")):
         if engine == "onnx":
-            raise InputError("--engine onnx needs onnx and onnxruntime installed") from None
+            raise InputError("--engine onnx needs onnx and onnxruntime installed")
         return TorchEngine(path)
     return OnnxEngine(cached_export(path), threads)

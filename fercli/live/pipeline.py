@@ -13,6 +13,7 @@ import numpy as np
 from ..core.alignment import similarity
 from ..detect import Detector, DetectorOptions
 from .engine import Engine
+from .quality import QualityLimits, measure, unreadable
 from .tracker import Tracker
 
 
@@ -24,6 +25,8 @@ class LiveOptions:
     smooth: float = 0.6
     # Show "neutral" where the model's neutral gate fires (models that have one).
     gate: bool = True
+    # Show "?" for faces past these limits (None: every face gets a verdict).
+    quality: QualityLimits | None = field(default_factory=QualityLimits)
     detector: DetectorOptions = field(default_factory=DetectorOptions)
 
 
@@ -42,10 +45,17 @@ class FaceResult:
     # and whether it fires: then the face is shown as neutral.
     neutral_probability: float | None = None
     neutral: bool = False
+    # Why the face cannot be read (see fercli.live.quality), None where it can; and the
+    # measures that decided it.
+    unreadable: str | None = None
+    quality: dict[str, float] = field(default_factory=dict)
 
-    def shown(self, classes: Sequence[str]) -> tuple[str, float]:
-        """The label the face is shown with and its probability: its most likely class, or
-        ``neutral`` where the gate fires."""
+    def shown(self, classes: Sequence[str]) -> tuple[str, float | None]:
+        """The label the face is shown with and its probability: ``?`` (no probability) for
+        a face that cannot be read, ``neutral`` where the gate fires, else its most likely
+        class."""
+        if self.unreadable is not None:
+            return "?", None
         if self.neutral and self.neutral_probability is not None:
             return "neutral", self.neutral_probability
         k = int(self.probabilities.argmax())
@@ -85,6 +95,13 @@ class LivePipeline:
                                     borderMode=cv2.BORDER_REFLECT_101)  # fmt: skip
             faces[i] = warped[..., None] if warped.ndim == 2 else warped[..., ::-1]
         probabilities, cams, gate = self.engine(faces)
+        limits = self.options.quality
+        if limits is not None:
+            scores = np.array([t.score for t in tracks])
+            measures = measure(landmarks, faces, scores)
+            reasons = unreadable(measures, limits)
+        else:
+            measures, reasons = {}, [None] * len(tracks)
         threshold = self.engine.gate_threshold if self.options.gate else None
         if threshold is None:
             gate = None
@@ -111,6 +128,8 @@ class LivePipeline:
                     cam,
                     neutral,
                     neutral is not None and threshold is not None and neutral >= threshold,
+                    reasons[i],
+                    {k: round(float(v[i]), 3) for k, v in measures.items()},
                 )
             )
         return results

@@ -21,6 +21,23 @@ from torch import nn
 
 from ..errors import CheckpointError
 
+
+class Normalise(nn.Module):
+    """(x − mean) / std per channel, for pixel values already scaled to 0..1. A module (with
+    buffers), so the exported ONNX graph carries the normalisation inside it."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
 GateKind = Literal["unit", "softmax"]
 GATE_KINDS: tuple[GateKind, ...] = get_args(GateKind)
 

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import CheckpointError
-from .checkpoint import Checkpoint, load_checkpoint
+
+if TYPE_CHECKING:  # naming a model needs no torch (`fer live` on its cached ONNX export)
+    from .checkpoint import Checkpoint
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 DEFAULT_MODEL = "fer2013-r18"
@@ -78,4 +81,6 @@ def resolve_model(spec: str | Path | None = None) -> Path:
 
 def open_checkpoint(spec: str | Path | None = None) -> Checkpoint:
     """The checkpoint a model argument names (a path, a bundled name, ``default``/None)."""
+    from .checkpoint import load_checkpoint
+
     return load_checkpoint(resolve_model(spec))

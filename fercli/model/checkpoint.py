@@ -20,6 +20,7 @@ import torch
 
 from ..errors import CheckpointError, ClassMismatchError, OutputError, first_line
 from ..faceset.atomic import claim, commit, discard, temp_sibling
+from . import resnet as _resnet  # noqa: F401  (registers resnet18_64)
 from .base import GATE_KINDS, FaceNet, ModelConfig, create_model
 from .preprocess import Preprocess
 

@@ -129,20 +129,6 @@ def export_onnx(checkpoint_path: str | Path, output: str | Path, opset: int = OP
     return meta
 
 
-def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The ``fercli`` metadata of an exported model (via ONNX Runtime, no onnx needed)."""
-    import onnxruntime as ort
-
-    try:
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        raise FercliError(f"{path}: not a loadable ONNX model ({str(exc)[:200]})") from None
-    raw = session.get_modelmeta().custom_metadata_map.get("fercli")
-    if raw is None:
-        raise FercliError(f"{path}: an ONNX model without fercli metadata (use fer export)")
-    return json.loads(raw)
-
-
 def parity(onnx_path: str | Path, checkpoint_path: str | Path, faces: np.ndarray) -> dict:
     """Largest differences between ONNX Runtime and PyTorch on ``faces`` in the exported
     model's input contract (float32 (N, C, S, S), 0..1: ``Preprocess.scaled``)."""

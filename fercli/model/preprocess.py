@@ -8,30 +8,17 @@ at another size, zoom or template is fed exactly what it learnt from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-import torch
-from torch import nn
 
 from ..core.alignment import template_of
 from ..core.images import Color, to_color
 
+if TYPE_CHECKING:  # torch is imported where a tensor is made: the ONNX live path needs none
+    import torch
 
-class Normalise(nn.Module):
-    """(x − mean) / std per channel, for pixel values already scaled to 0..1. A module (with
-    buffers), so the exported ONNX graph carries the normalisation inside it."""
-
-    mean: torch.Tensor
-    std: torch.Tensor
-
-    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
+    from .base import Normalise
 
 
 @dataclass(frozen=True)
@@ -73,6 +60,8 @@ class Preprocess:
         )
 
     def normaliser(self) -> Normalise:
+        from .base import Normalise
+
         return Normalise(self.mean, self.std)
 
     def scaled(self, images: np.ndarray) -> np.ndarray:
@@ -83,6 +72,8 @@ class Preprocess:
 
     def to_tensor(self, images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
         """uint8 faces (N, S, S, C) in any colour → the normalised batch (N, C, S, S)."""
+        import torch
+
         images = to_color(images, cast(Color, self.color))
         x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
         x = x.permute(0, 3, 1, 2).float().div_(255)

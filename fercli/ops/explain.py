@@ -24,16 +24,17 @@ import numpy as np
 
 from ..core.device import resolve_device
 from ..core.images import Color, conform, decode_image, to_color
-from ..core.media import is_faceset
+from ..core.media import is_faceset, is_video
 from ..core.progress import NullProgress, Progress
 from ..detect import DetectorOptions
 from ..errors import InputError
 from ..explain.cam import Explainer
 from ..explain.overlay import card, grid, heat
-from ..faceset import FaceSet, FaceSetWriter
+from ..faceset import FaceSet, FaceSetWriter, open_faceset
 from ..faceset.atomic import STDIO, claim, commit, discard, temp_sibling
 from ..infer import LoadedModel, Predictor
 from ..infer.fields import prediction_fields
+from ..model.preprocess import Preprocess
 from .align import AlignOptions, run_align
 from .importing import run_import
 from .inputs import open_input
@@ -89,8 +90,13 @@ def _targets(mode: str, labels: np.ndarray, classes: tuple[str, ...]) -> list[in
     return [classes.index(mode)] * len(labels)
 
 
+def _stem(source: str) -> str:
+    """A file-name-safe short stem of a face's source (a path, or a video's path#frame)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(source.split("#")[0]).stem)[:40]
+
+
 def _file_name(row: int, label: str, source: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(source.split("#")[0]).stem)[:40]
+    stem = _stem(source)
     return f"{row:06d}_{label}_{stem}.png" if stem else f"{row:06d}_{label}.png"
 
 
@@ -120,6 +126,7 @@ class ExplainReport(Report):
     warnings: list[str]
     seconds: float
     faces_per_s: float
+    photos: int = 0  # photos drawn whole, all their faces laid out as fer live does
 
 
 def run_explain(
@@ -184,6 +191,10 @@ def run_explain(
             summary: dict[str, Any] = _explain_set(
                 faceset, explainer, out_dir, options, progress, provenance
             )
+            if not sets and not options.crops:
+                summary["photos"] = _photo_overlays(out_dir, pre, model.checkpoint.gate_threshold
+                                                    if options.gate else None)  # fmt: skip
+                summary["files"].append("photos/")
         summary |= {
             "input": [str(p) for p in inputs],
             "output": str(output),
@@ -302,6 +313,49 @@ def _explain_set(
         "overlays": overlays,
         "files": ["overlays/", "maps.h5", "class_means.h5", "class_means.png"],
     }
+
+
+def _photo_overlays(out_dir: Path, pre: Preprocess, threshold: float | None) -> int:
+    """``photos/NAME.png``: each photo with all its faces drawn as `fer live` draws them
+    (box, label, probability panel, the explained map on the face), with live's layout, so
+    labels and panels of faces sharing a photo never cover each other or another face.
+    Returns how many photos were drawn (video frames are not)."""
+    import cv2
+
+    from ..core.alignment import similarity
+    from ..live.draw import draw
+    from ..live.pipeline import FaceResult
+
+    photos = out_dir / "photos"
+    photos.mkdir()
+    with open_faceset(out_dir / "maps.h5") as maps:
+        if not {"boxes", "landmarks", "source"} <= set(maps.fields):
+            return 0
+        fields = ("boxes", "landmarks", "scores", "probabilities", "saliency", "source")
+        rows = {f: maps.read(f) for f in fields}
+        neutral = maps.read("neutral_probability") if "neutral_probability" in maps.fields else None
+        classes = maps.classes
+    matrices = similarity(rows["landmarks"].astype(np.float64), pre.template(), pre.point_weights())
+    drawn = 0
+    for source in dict.fromkeys(rows["source"]):
+        path = Path(str(source))
+        if not path.is_file() or is_video(path):
+            continue
+        members = np.flatnonzero(rows["source"] == source)
+        faces = []
+        for i in members:
+            gate = None if neutral is None else float(neutral[i])
+            cams = np.broadcast_to(rows["saliency"][i].astype(np.float32),
+                                   (len(classes), *rows["saliency"][i].shape))  # fmt: skip
+            faces.append(FaceResult(int(i), rows["boxes"][i], rows["landmarks"][i],
+                                    float(rows["scores"][i]), rows["probabilities"][i],
+                                    matrices[i], cams, gate, gate is not None
+                                    and threshold is not None and gate >= threshold))  # fmt: skip
+        frame = cv2.cvtColor(to_color(decode_image(path), "rgb"), cv2.COLOR_RGB2BGR)
+        draw(frame, faces, classes, pre.size, heatmap=True)
+        _save_png(photos / f"{drawn:04d}_{_stem(str(source))}.png", frame[..., ::-1])
+        drawn += 1
+    return drawn
 
 
 def _mean_tile(face: np.ndarray, saliency: np.ndarray, label: str, n: int, scale: int = 3):

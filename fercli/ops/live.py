@@ -23,8 +23,9 @@ from ..detect import create_detector
 from ..errors import FercliError, InputError, UsageError
 from ..faceset.atomic import STDIO, commit, discard, temp_sibling
 from ..faceset.ownership import generator_field, mark_video
-from ..live.draw import draw
+from ..live.draw import draw, layout
 from ..live.engine import load_engine
+from ..live.layout import FaceLayout
 from ..live.pipeline import FaceResult, LiveOptions, LivePipeline
 from .report import Report
 
@@ -77,20 +78,29 @@ def open_source(source: str) -> tuple[Any, float]:
     return capture, fps if 1 <= fps <= 240 else 30.0
 
 
-def face_record(face: FaceResult, classes: tuple[str, ...]) -> dict[str, Any]:
+def face_record(
+    face: FaceResult, classes: tuple[str, ...], where: FaceLayout | None = None
+) -> dict[str, Any]:
+    """One face of a ``--jsonl`` line: what the model said and, given its layout, what was
+    drawn (the rectangles of the box, label and panel as drawn, null where not drawn)."""
     label, probability = face.shown(classes)
-    record = {
+    record: dict[str, Any] = {
         "id": face.id,
         "box": [round(float(v), 1) for v in face.box],
         "score": round(face.score, 4),
         "label": label,
-        "probability": round(probability, 4),
+        "probability": None if probability is None else round(probability, 4),
         "probabilities": {
             c: round(float(p), 4) for c, p in zip(classes, face.probabilities, strict=True)
         },
     }
+    if where is not None:
+        record["drawn"] = {"box": where.box, "label": where.label, "panel": where.panel}
     if face.neutral_probability is not None:
         record["neutral_probability"] = round(face.neutral_probability, 4)
+    if face.quality:
+        record["quality"] = face.quality
+        record["unreadable"] = face.unreadable
     return record
 
 
@@ -199,19 +209,23 @@ def run_live(
                 elapsed = time.perf_counter() - tick
                 busy += elapsed
                 fps = 1 / elapsed if fps is None else 0.9 * fps + 0.1 / max(elapsed, 1e-6)
+                placed = layout(frame.shape, faces, engine.classes, bars=bars, fps=True)
                 if log is not None:
                     position = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000
                     record = {
                         **generator_field(),
                         "frame": frames,
                         "time": round(position if position > 0 else tick - started, 3),
-                        "faces": [face_record(f, engine.classes) for f in faces],
+                        "faces": [
+                            face_record(f, engine.classes, p)
+                            for f, p in zip(faces, placed, strict=True)
+                        ],
                     }
                     log.write(json.dumps(record) + "\n")
                 frames += 1
                 with_faces += bool(faces)
                 shown = draw(frame.copy(), faces, engine.classes, engine.preprocess.size, bars=bars,
-                             heatmap=heatmap, fps=fps)  # fmt: skip
+                             heatmap=heatmap, fps=fps, placed=placed)  # fmt: skip
                 if run.record is not None:
                     if writer is None:
                         writer = _writer(temps[run.record], shown.shape, source_fps)

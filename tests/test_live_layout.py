@@ -131,3 +131,36 @@ def test_blurred_and_tiny_faces_cannot_be_read():
         "blurred"
     }
     assert reasons(crops, scale=limits.min_eyes / 40) == {"too small"}
+
+
+def test_the_model_is_not_run_on_a_face_it_cannot_read():
+    from fercli.detect.base import Detections
+    from fercli.live.pipeline import LiveOptions, LivePipeline
+    from fercli.model.preprocess import Preprocess
+
+    class CountingEngine:
+        classes, preprocess, name, gate_threshold = CLASSES, Preprocess(), "counting", None
+        seen = 0
+
+        def __call__(self, faces):
+            self.seen += len(faces)
+            n = len(faces)
+            return np.full((n, 6), 1 / 6, np.float32), np.zeros((n, 6, 2, 2), np.float32), None
+
+    offsets = np.array([[[100, 40]], [[300, 40]]])
+    points = (np.stack([_turned(), _turned(75)]) + offsets).astype(np.float32)
+    found = Detections(np.array([[90, 20, 240, 200], [290, 20, 440, 200]], np.float32), points,
+                       np.full(2, 0.95, np.float32))  # fmt: skip
+
+    class TwoFaces:
+        def detect(self, image):
+            return found
+
+    frame = np.random.default_rng(0).integers(0, 255, (240, 480, 3), dtype=np.uint8)
+    engine = CountingEngine()
+    frontal, turned = LivePipeline(engine, TwoFaces(), LiveOptions()).process(frame)
+    assert frontal.unreadable is None and turned.unreadable == "turned away"
+    assert engine.seen == 1  # the turned face never reached the model
+    assert frontal.probabilities.sum() == pytest.approx(1) and np.isnan(turned.probabilities).all()
+    LivePipeline(engine, TwoFaces(), LiveOptions(quality=None)).process(frame)
+    assert engine.seen == 3  # --no-quality: both

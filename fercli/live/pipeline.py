@@ -38,7 +38,7 @@ class FaceResult:
     box: np.ndarray
     landmarks: np.ndarray
     score: float
-    probabilities: np.ndarray  # smoothed over the track
+    probabilities: np.ndarray  # smoothed over the track; NaN for a face that cannot be read
     matrix: np.ndarray  # (2, 3) frame → aligned face
     cams: np.ndarray  # (K, h, w) class activation maps of this frame
     # The neutral gate's probability, smoothed over the track (None: no gate, or it is off)
@@ -94,40 +94,47 @@ class LivePipeline:
             warped = cv2.warpAffine(source, matrix, (s, s), flags=cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_REFLECT_101)  # fmt: skip
             faces[i] = warped[..., None] if warped.ndim == 2 else warped[..., ::-1]
-        probabilities, cams, gate = self.engine(faces)
         limits = self.options.quality
         if limits is not None:
-            scores = np.array([t.score for t in tracks])
-            measures = measure(landmarks, faces, scores)
+            measures = measure(landmarks, faces, np.array([t.score for t in tracks]))
             reasons = unreadable(measures, limits)
         else:
             measures, reasons = {}, [None] * len(tracks)
-        threshold = self.engine.gate_threshold if self.options.gate else None
-        if threshold is None:
-            gate = None
+        # A face that cannot be read gets no verdict, so the model is not run on it (the
+        # forward pass is most of a frame's time): its track keeps what it last showed.
+        readable = [i for i, r in enumerate(reasons) if r is None]
+        outputs = {}
+        if readable:
+            probabilities, cams, gate = self.engine(faces[readable])
+            threshold = self.engine.gate_threshold if self.options.gate else None
+            for j, i in enumerate(readable):
+                outputs[i] = (probabilities[j], cams[j], None if gate is None or threshold
+                              is None else float(gate[j]), threshold)  # fmt: skip
+        n_classes = len(self.engine.classes)
         results = []
         a = self.options.smooth
-        for i, (track, p, matrix, cam) in enumerate(
-            zip(tracks, probabilities, matrices, cams, strict=True)
-        ):
-            previous = track.probabilities
-            track.probabilities = p if previous is None else a * previous + (1 - a) * p
-            neutral = None
-            if gate is not None and threshold is not None:
-                g = float(gate[i])
-                neutral = g if track.neutral is None else a * track.neutral + (1 - a) * g
-                track.neutral = neutral
+        for i, (track, matrix) in enumerate(zip(tracks, matrices, strict=True)):
+            shown = np.full(n_classes, np.nan, np.float32)
+            cam, neutral, fires = np.zeros((n_classes, 0, 0), np.float32), None, False
+            if i in outputs:
+                p, cam, g, threshold = outputs[i]
+                previous = track.probabilities
+                track.probabilities = p if previous is None else a * previous + (1 - a) * p
+                shown = track.probabilities.copy()
+                if g is not None and threshold is not None:
+                    neutral = g if track.neutral is None else a * track.neutral + (1 - a) * g
+                    track.neutral, fires = neutral, neutral >= threshold
             results.append(
                 FaceResult(
                     track.id,
                     track.box.copy(),
                     track.landmarks.copy(),
                     track.score,
-                    track.probabilities.copy(),
+                    shown,
                     matrix,
                     cam,
                     neutral,
-                    neutral is not None and threshold is not None and neutral >= threshold,
+                    fires,
                     reasons[i],
                     {k: round(float(v[i]), 3) for k, v in measures.items()},
                 )

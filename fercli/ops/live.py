@@ -90,9 +90,9 @@ def face_record(
         "score": round(face.score, 4),
         "label": label,
         "probability": None if probability is None else round(probability, 4),
-        "probabilities": {
-            c: round(float(p), 4) for c, p in zip(classes, face.probabilities, strict=True)
-        },
+        "probabilities": None
+        if face.unreadable is not None
+        else {c: round(float(p), 4) for c, p in zip(classes, face.probabilities, strict=True)},
     }
     if where is not None:
         record["drawn"] = {"box": where.box, "label": where.label, "panel": where.panel}

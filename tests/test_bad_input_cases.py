@@ -170,16 +170,21 @@ def test_a_signal_inside_a_finaliser_is_delivered_after_it(monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_to_the_process_group_stops_detect_workers_quietly(tmp_path, models, signum):
+@pytest.mark.parametrize(
+    ("signum", "after"), [(signal.SIGINT, 4.0), (signal.SIGTERM, 4.0), (signal.SIGINT, 0.0)],
+    ids=["SIGINT mid-run", "SIGTERM mid-run", "SIGINT while the workers are spawned"],
+)  # fmt: skip
+def test_a_signal_to_the_process_group_stops_detect_workers_quietly(
+    tmp_path, models, signum, after
+):
     for name in ("a.avi", "b.avi"):
         noise_video(tmp_path / name, 4000)
     proc = subprocess.Popen(
         [*FER, "detect", "a.avi", "b.avi", "-j", "2", "-o", "d.h5"], cwd=tmp_path,
         stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
-    wait_for(tmp_path, ".d.h5.*")
-    time.sleep(4)  # both workers deep in their videos
+    wait_for(tmp_path, ".d.h5.*")  # the output is open: the workers are next
+    time.sleep(after)
     os.killpg(proc.pid, signum)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signum, stderr

@@ -124,8 +124,11 @@ STOP_SIGNALS = tuple(
 def _init_worker(options: DetectOptions, stop: Any = None) -> None:
     import cv2
 
-    if stop is not None:  # one process per core: OpenCV must not oversubscribe the cores too
-        cv2.setNumThreads(1)
+    if stop is not None:  # a pool's worker, born with the stop signals blocked (see _results)
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # what came meanwhile: dropped
+        cv2.setNumThreads(1)  # one process per core: OpenCV must not oversubscribe them too
     _WORKER["detector"] = create_detector(options.detector)
     _WORKER["options"] = options
     _WORKER["stop"] = stop
@@ -157,21 +160,23 @@ def _results(
         return
     # spawn, not fork: a forked child inherits OpenCV's thread pool mid-state and can hang.
     # Ctrl-C and kill reach the whole process group, but only this process acts on them:
-    # the workers are spawned ignoring them (an ignored signal stays ignored in the new
+    # the workers are spawned with them blocked (a blocked signal stays blocked in the new
     # interpreter from its first instruction, so none dies holding a queue's lock or prints
-    # a traceback), and a stopped run tells them through ``stop`` to drop their file.
+    # a traceback) and ignore them once started, and a stopped run tells them through
+    # ``stop`` to drop their file. Blocked, not ignored, here too: a signal that comes while
+    # the workers are spawned waits and lands right after, instead of being lost (as
+    # multiprocessing's own resource tracker does, bpo-33613).
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
     with ProcessPoolExecutor(
         options.workers, mp_context=context, initializer=_init_worker, initargs=(options, stop)
     ) as pool:
-        handlers = {signum: signal.signal(signum, signal.SIG_IGN) for signum in STOP_SIGNALS}
         try:
-            results = pool.map(_detect_file, files, chunksize=4)  # spawns the workers
-        finally:
-            for signum, handler in handlers.items():
-                signal.signal(signum, handler)
-        try:
+            signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+            try:
+                results = pool.map(_detect_file, files, chunksize=4)  # spawns the workers
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
             for path, result in zip(files, results, strict=True):
                 yield (path, *result)
                 progress.advance()

@@ -169,6 +169,13 @@ def test_a_signal_inside_a_finaliser_is_delivered_after_it(monkeypatch):
             signal.signal(getattr(signal, name), handler)
 
 
+def _interruptible() -> None:
+    """Ctrl-C as at a terminal: a runner that starts the suite in the background (``cmd &``
+    in a script) leaves SIGINT ignored, which every child then inherits and, by the Unix
+    convention Python keeps, never catches."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "after"), [(signal.SIGINT, 4.0), (signal.SIGTERM, 4.0), (signal.SIGINT, 0.0)],
@@ -181,7 +188,7 @@ def test_a_signal_to_the_process_group_stops_detect_workers_quietly(
         noise_video(tmp_path / name, 4000)
     proc = subprocess.Popen(
         [*FER, "detect", "a.avi", "b.avi", "-j", "2", "-o", "d.h5"], cwd=tmp_path,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_interruptible,
     )  # fmt: skip
     wait_for(tmp_path, ".d.h5.*")  # the output is open: the workers are next
     time.sleep(after)

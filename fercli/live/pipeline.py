@@ -103,21 +103,22 @@ class LivePipeline:
         # A face that cannot be read gets no verdict, so the model is not run on it (the
         # forward pass is most of a frame's time): its track keeps what it last showed.
         readable = [i for i, r in enumerate(reasons) if r is None]
-        outputs = {}
+        threshold = self.engine.gate_threshold if self.options.gate else None
+        outputs: dict[int, tuple[np.ndarray, np.ndarray, float | None]] = {}
         if readable:
             probabilities, cams, gate = self.engine(faces[readable])
-            threshold = self.engine.gate_threshold if self.options.gate else None
             for j, i in enumerate(readable):
-                outputs[i] = (probabilities[j], cams[j], None if gate is None or threshold
-                              is None else float(gate[j]), threshold)  # fmt: skip
+                g = None if gate is None or threshold is None else float(gate[j])
+                outputs[i] = (probabilities[j], cams[j], g)
         n_classes = len(self.engine.classes)
         results = []
         a = self.options.smooth
         for i, (track, matrix) in enumerate(zip(tracks, matrices, strict=True)):
-            shown = np.full(n_classes, np.nan, np.float32)
-            cam, neutral, fires = np.zeros((n_classes, 0, 0), np.float32), None, False
+            shown: np.ndarray = np.full(n_classes, np.nan, np.float32)
+            cam: np.ndarray = np.zeros((n_classes, 0, 0), np.float32)
+            neutral, fires = None, False
             if i in outputs:
-                p, cam, g, threshold = outputs[i]
+                p, cam, g = outputs[i]
                 previous = track.probabilities
                 track.probabilities = p if previous is None else a * previous + (1 - a) * p
                 shown = track.probabilities.copy()

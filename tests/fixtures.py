@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fercli.core.taxonomy import FERPLUS_COLUMNS
+from fercli.core.taxonomy import CLASSES, FERPLUS_COLUMNS, NEUTRAL
+from fercli.faceset import FaceSetWriter
 from fercli.testing.synth import make_faces
 
 # FER-2013 emotion codes of our classes, and the neutral code.
@@ -84,3 +85,21 @@ def layout_faults(drawn: list[tuple[Rect, Rect | None, Rect | None]], width: int
         faults += [f"{rect} covers face {j}" for j, (box, *_) in enumerate(drawn)
                    if j != i and intersects(rect, box)]  # fmt: skip
     return faults
+
+
+def write_gate_set(path: Path, n: int, seed: int, neutral: bool = True) -> None:
+    """``n`` generated 64x64 faces, a seventh of them neutral (label -1, ``neutral`` = 1):
+    a set to train and validate a neutral gate on."""
+    kinds = np.arange(n) % (len(CLASSES) + 1)
+    labels = np.where(kinds == len(CLASSES), NEUTRAL, kinds)
+    made = make_faces(n, 64, seed=seed, labels=labels)
+    is_neutral = made.labels == NEUTRAL
+    keep = slice(None) if neutral else ~is_neutral
+    with FaceSetWriter(path, classes=CLASSES, color="gray") as writer:
+        batch = {
+            "images": made.images[keep],
+            "labels": np.where(is_neutral, -1, made.labels).astype(np.int16)[keep],
+        }
+        if neutral:
+            batch["neutral"] = is_neutral.astype(np.uint8)
+        writer.append(batch)

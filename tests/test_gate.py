@@ -15,37 +15,19 @@ import pytest
 import torch
 
 from fercli.core.alignment import template
-from fercli.core.taxonomy import CLASSES, NEUTRAL
+from fercli.core.taxonomy import CLASSES
 from fercli.datasets import ImportOptions
 from fercli.errors import InputError
 from fercli.evaluate.gate import fit_threshold, gate_summary
-from fercli.faceset import FaceSetWriter, open_faceset
+from fercli.faceset import open_faceset
 from fercli.model import ModelConfig
 from fercli.model.bundled import open_checkpoint
 from fercli.ops.importing import run_import
-from fercli.testing.synth import make_faces
 from fercli.testing.tiny import ARCH, FixedDetector, tiny_architecture
 
-from .fixtures import faces, save
+from .fixtures import faces, save, write_gate_set
 
 GATE_COST = 0.02
-
-
-def write_set(path, n: int, seed: int, neutral: bool = True) -> None:
-    """``n`` generated faces, a seventh of them neutral (label -1, ``neutral`` = 1)."""
-    kinds = np.arange(n) % (len(CLASSES) + 1)
-    labels = np.where(kinds == len(CLASSES), NEUTRAL, kinds)
-    made = make_faces(n, 64, seed=seed, labels=labels)
-    is_neutral = made.labels == NEUTRAL
-    keep = slice(None) if neutral else ~is_neutral
-    with FaceSetWriter(path, classes=CLASSES, color="gray") as writer:
-        batch = {
-            "images": made.images[keep],
-            "labels": np.where(is_neutral, -1, made.labels).astype(np.int16)[keep],
-        }
-        if neutral:
-            batch["neutral"] = is_neutral.astype(np.uint8)
-        writer.append(batch)
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +38,9 @@ def gated(tmp_path_factory):
     with tiny_architecture():
         root = tmp_path_factory.mktemp("gate")
         train, val, six = root / "train.h5", root / "val.h5", root / "six.h5"
-        write_set(train, 840, 0)
-        write_set(val, 280, 1)
-        write_set(six, 280, 1, neutral=False)
+        write_gate_set(train, 840, 0)
+        write_gate_set(val, 280, 1)
+        write_gate_set(six, 280, 1, neutral=False)
         options = TrainOptions(
             model=ModelConfig(arch=ARCH, gate=True),
             epochs=10,
@@ -200,7 +182,7 @@ def test_init_adds_a_fresh_gate_and_keeps_the_rest(gated, tmp_path):
 
     with tiny_architecture():
         plain_set = tmp_path / "plain.h5"
-        write_set(plain_set, 280, 2, neutral=False)
+        write_gate_set(plain_set, 280, 2, neutral=False)
         plain = tmp_path / "plain.pt"
         options = TrainOptions(model=ModelConfig(arch=ARCH), epochs=1, batch_size=64)
         Trainer(plain_set, plain, options).run()
@@ -246,7 +228,7 @@ def test_gate_only_leaves_every_other_weight_as_it_was(gated, tmp_path):
 
     with tiny_architecture():
         plain_set = tmp_path / "plain.h5"
-        write_set(plain_set, 420, 3, neutral=False)
+        write_gate_set(plain_set, 420, 3, neutral=False)
         plain = tmp_path / "plain.pt"
         Trainer(plain_set, plain, TrainOptions(model=ModelConfig(arch=ARCH), epochs=2)).run()
         with pytest.raises(InputError, match="--gate-only"):
@@ -299,8 +281,8 @@ def test_a_softmax_gate_trains_exports_and_round_trips(cli, tmp_path):
 
     with tiny_architecture():
         train, val = tmp_path / "train.h5", tmp_path / "val.h5"
-        write_set(train, 560, 0)
-        write_set(val, 280, 1)
+        write_gate_set(train, 560, 0)
+        write_gate_set(val, 280, 1)
         options = TrainOptions(
             model=ModelConfig(arch=ARCH, gate=True, gate_kind="softmax"),
             epochs=6,

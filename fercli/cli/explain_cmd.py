@@ -40,7 +40,8 @@ def explain_command(
         help="Target layer (default: the architecture's). The ResNet-18: layer2 (16x16 "
         "maps), layer3 (8x8, its default: still semantic, cells of 8 face pixels) or layer4 "
         "(4x4, most class-specific); grids are for the default max-pool stem, twice as fine "
-        "without it.",
+        "without it. A timm model (fer train --arch): its stages by timm's names (e.g. "
+        "stages.2) and features (the last map); its default is the deepest 8x8 stage.",
     ),
     target: str = typer.Option(
         "predicted",

@@ -7,6 +7,7 @@ from typing import Any, Literal, cast
 
 import typer
 
+from ..model.arch_names import TESTED
 from .common import RichProgress, console, emit, handle_errors, provenance
 
 
@@ -79,15 +80,23 @@ def train_command(
         help="Train the first EPOCHS with flips only, then with the full augmentation "
         "(it slows early fitting). Default: 2 from scratch, 0 with --init.",
     ),
+    arch: str = typer.Option(
+        "resnet18",
+        "--arch",
+        metavar="NAME",
+        help="resnet18 (fercli's 64x64 ResNet-18) or any timm model, built from scratch with "
+        "its stem adapted to 64 px, e.g. " + ", ".join(TESTED) + " (tested), timm:resnet18 "
+        "for timm's own.",
+    ),
     maxpool: bool = typer.Option(
         True,
         "--maxpool/--no-maxpool",
-        help="Keep ResNet's max-pool after the stem (measured: same accuracy on short runs, "
-        "3.4x faster on CPU).",
+        help="resnet18: keep the max-pool after the stem (measured: same accuracy on short "
+        "runs, 3.4x faster on CPU).",
     ),
-    activation: str = typer.Option("silu", "--activation", help="relu or silu."),
+    activation: str = typer.Option("silu", "--activation", help="resnet18: relu or silu."),
     dropout: float = typer.Option(0.3, "--dropout", min=0.0, max=0.9),
-    attention: str = typer.Option("none", "--attention", help="none, se or cbam."),
+    attention: str = typer.Option("none", "--attention", help="resnet18: none, se or cbam."),
     skip_flagged: str | None = typer.Option(
         None,
         "--skip-flagged",
@@ -154,7 +163,8 @@ def train_command(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
-    """Train the 64x64 ResNet-18 and write a checkpoint (weights + preprocessing + metrics).
+    """Train a 64x64 network (ResNet-18, or any timm model with --arch) and write a
+    checkpoint (weights + preprocessing + metrics).
 
     A set made by fer merge --target is trained as a curriculum: stage s joins the pool at
     the epoch the set says, earlier stages' memory faces are replayed. Per-epoch metrics go
@@ -163,8 +173,10 @@ def train_command(
     -o is the epoch with the best validation macro-F1.
     """
     from ..core.device import PRECISIONS
+    from ..errors import FercliError
     from ..model import ModelConfig
     from ..model.base import GATE_KINDS, GateKind
+    from ..model.timm_net import resolve_arch
     from ..ops.train import run_train
     from ..train.augment import AugmentOptions
     from ..train.engine import SCHEDULERS, TrainOptions
@@ -184,8 +196,20 @@ def train_command(
             raise typer.BadParameter(
                 f"{value!r}: choose from {', '.join(allowed)}", param_hint=flag
             )
+    try:
+        arch_name, timm_version = resolve_arch(arch)
+    except FercliError as exc:
+        message = str(exc).removeprefix(f"--arch {arch}: ")
+        raise typer.BadParameter(message, param_hint="--arch") from None
+    ours_only = {"--no-maxpool": not maxpool, "--activation relu": activation != "silu",
+                 "--attention": attention != "none"}  # fmt: skip
+    if arch_name != "resnet18_64" and any(ours_only.values()):
+        flag = next(f for f, given in ours_only.items() if given)
+        raise typer.BadParameter(f"applies to --arch resnet18 only, not {arch}", param_hint=flag)
     options = TrainOptions(
         model=ModelConfig(
+            arch=arch_name,
+            timm_version=timm_version,
             maxpool=maxpool,
             activation=cast(Literal["relu", "silu"], activation),
             dropout=dropout,

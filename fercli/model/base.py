@@ -47,9 +47,15 @@ class ModelConfig:
     """Everything needed to rebuild the network; stored in every checkpoint. Settings an
     architecture has no use for are ignored by it."""
 
+    # A registered architecture (resnet18_64: ours) or "timm:NAME", any timm model.
     arch: str = "resnet18_64"
     in_channels: int = 1
     num_classes: int = 6
+    # The face size the network is built for: a timm model's stem is adapted to it.
+    input_size: int = 64
+    # The timm release a timm architecture was built with ("" for ours): a checkpoint names
+    # it when the installed timm lacks the model.
+    timm_version: str = ""
     # Measured on FER-2013 (2,000 train faces, 3 CPU epochs, val = 2,982 PublicTest faces):
     # with max-pool val acc 0.327 / macro-F1 0.182 at 141 img/s, without 0.329 / 0.171 at
     # 41 img/s. Equal accuracy at 3.4x the speed, so the max-pool stays by default; a
@@ -153,12 +159,19 @@ def register_architecture(
 def create_model(config: ModelConfig) -> FaceNet:
     """The network ``config.arch`` names, randomly initialised (with a neutral gate on its
     pooled embedding when ``config.gate``: any architecture can carry one)."""
-    try:
+    from .arch_names import PREFIX
+    from .timm_net import timm_model
+
+    factory: Callable[[ModelConfig], FaceNet]
+    if config.arch.startswith(PREFIX):
+        factory = timm_model
+    elif config.arch in ARCHITECTURES:
         factory = ARCHITECTURES[config.arch]
-    except KeyError:
+    else:
         raise CheckpointError(
-            f"unknown architecture {config.arch!r}; known: {', '.join(ARCHITECTURES)}"
-        ) from None
+            f"unknown architecture {config.arch!r}; known: {', '.join(ARCHITECTURES)} "
+            f"and {PREFIX}NAME for any timm model"
+        )
     model = factory(config)
     model.gate = nn.Linear(model.get_classifier().in_features, 1) if config.gate else None
     model.gate_kind = config.gate_kind

@@ -17,7 +17,10 @@ from .doctor import detectors
 
 
 def architecture(config: dict[str, Any]) -> str:
-    """One line for a checkpoint's network, e.g. ``resnet18_64, max-pool stem, silu``."""
+    """One line for a checkpoint's network, e.g. ``resnet18_64, max-pool stem, silu`` or
+    ``timm:convnext_atto (timm 1.0.31)``."""
+    if config.get("timm_version"):
+        return f"{config['arch']} (timm {config['timm_version']})"
     stem = "max-pool stem" if config.get("maxpool", True) else "stride-1 stem, no max-pool"
     parts = [config.get("arch", "?"), stem, config.get("activation", "?")]
     if config.get("attention", "none") != "none":

@@ -217,7 +217,12 @@ class Trainer:
             self.train = self.train.extended(self._pseudo(options.pseudo))
         k = len(self.classes)
         self.precision = resolve_precision(options.precision, self.device)
-        config = replace(options.model, in_channels=self.train.images.shape[1], num_classes=k)
+        config = replace(
+            options.model,
+            in_channels=self.train.images.shape[1],
+            num_classes=k,
+            input_size=self.size,
+        )
         self.mean, self.std = data_mod.channel_stats(self.train.images)
         init = self._initial(options.init, config) if options.init else None
         self.config = config if init is None else init.config

@@ -148,7 +148,9 @@ def train_command(
     patience: int = typer.Option(
         10, "--patience", min=1, help="Stop after this many epochs without a better val macro-F1."
     ),
-    resume: bool = typer.Option(False, "--resume", help="Continue from <output>.last.pt."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue from OUTPUT.last.pt (OUTPUT: -o without .pt)."
+    ),
     limit: int | None = typer.Option(
         None, "--limit", min=1, help="Train on a random subset of this many faces."
     ),
@@ -168,7 +170,7 @@ def train_command(
 
     A set made by fer merge --target is trained as a curriculum: stage s joins the pool at
     the epoch the set says, earlier stages' memory faces are replayed. Per-epoch metrics go
-    to <output>.metrics.jsonl; the resumable state to <output>.last.pt
+    to OUTPUT.metrics.jsonl (OUTPUT: -o without .pt); the resumable state to OUTPUT.last.pt
     every epoch, so a killed run continues exactly with --resume. The checkpoint written to
     -o is the epoch with the best validation macro-F1.
     """

@@ -10,8 +10,9 @@ as its measured speed fits into ``--minutes`` (at least one), and the best epoch
 and macro-F1 on each validation source are read from its metrics log (a set made by
 ``examples/sources.sh``: FER-2013 PublicTest, RAF-DB val and AffectNet val).
 
-Training runs are kept in ``--work``: a rerun skips the architectures already trained, so
-the comparison can be completed over several sittings (the CPU is recorded with each).
+Speeds and training runs are kept in ``--work``: a rerun reuses the speeds (and so the
+budgets in epochs) and skips the architectures already trained, so the comparison can be
+completed over several sittings (the CPU is recorded with each).
 
     python benchmarks/architectures.py --data data/joint.h5 --work runs/arch --minutes 30
 
@@ -38,7 +39,6 @@ from fercli.core.taxonomy import CLASSES
 from fercli.faceset import FaceSetWriter, open_faceset
 from fercli.live.engine import OnnxEngine
 from fercli.model import ModelConfig
-from fercli.model.checkpoint import save_checkpoint
 from fercli.model.export import export_onnx
 from fercli.model.timm_net import resolve_arch
 from fercli.testing.synth import make_faces
@@ -72,7 +72,7 @@ def speeds(arch: str, faces: Path, tmp: Path) -> dict[str, Any]:
     row["precision"] = max(precisions, key=lambda p: row[f"train_images_per_s_{p}"])
     row["train_images_per_s"] = row[f"train_images_per_s_{row['precision']}"]
     checkpoint = tmp / "model.pt"
-    save_checkpoint(checkpoint, trainer._checkpoint(trainer.model.eval(), {}, {}))
+    trainer.save_model(checkpoint)
     export_onnx(checkpoint, tmp / "model.onnx")
     engine = OnnxEngine(tmp / "model.onnx")
     batch = make_faces(LIVE_FACES, 64, seed=1).images
@@ -82,6 +82,35 @@ def speeds(arch: str, faces: Path, tmp: Path) -> dict[str, Any]:
         engine(batch)
     row["live_faces_per_s"] = round(LIVE_FACES * LIVE_RUNS / (time.perf_counter() - start), 1)
     return row
+
+
+def measured(archs: list[str], work: Path) -> list[dict[str, Any]]:
+    """The speeds of ``archs``, all measured in one run on this CPU.
+
+    They are kept in ``work/speeds.json`` and reused while they cover ``archs`` and the CPU
+    is the same: the epochs each training budget buys are computed from them, so a
+    comparison completed over several sittings keeps one set of budgets.
+    """
+    kept = work / "speeds.json"
+    if kept.exists():
+        saved = json.loads(kept.read_text())
+        by_arch = {row["arch"]: row for row in saved["rows"]}
+        if saved["cpu"] == cpu_description() and all(a in by_arch for a in archs):
+            print(f"speeds: measured earlier, read from {kept}")
+            return [by_arch[a] for a in archs]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        faces = Path(tmp) / "faces.h5"
+        made = make_faces(BATCH * (STEPS + 1) * 2, 64, seed=0)
+        with FaceSetWriter(faces, classes=CLASSES, color="gray") as writer:
+            writer.append({"images": made.images, "labels": made.labels})
+        for arch in archs:
+            arch_dir = Path(tmp) / arch
+            arch_dir.mkdir()
+            rows.append(speeds(arch, faces, arch_dir))
+            print(rows[-1])
+    kept.write_text(json.dumps({"cpu": cpu_description(), "rows": rows}, indent=2) + "\n")
+    return rows
 
 
 def train_faces(data: Path) -> int:
@@ -168,17 +197,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     archs = [BASELINE] + [a for a in args.archs if a != BASELINE]
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        faces = Path(tmp) / "faces.h5"
-        made = make_faces(BATCH * (STEPS + 1) * 2, 64, seed=0)
-        with FaceSetWriter(faces, classes=CLASSES, color="gray") as writer:
-            writer.append({"images": made.images, "labels": made.labels})
-        for arch in archs:
-            work = Path(tmp) / arch
-            work.mkdir()
-            rows.append(speeds(arch, faces, work))
-            print({k: v for k, v in rows[-1].items()})
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows = measured(archs, args.work)
     base = rows[0]
     for row in rows:
         row["train_ratio"] = round(row["train_images_per_s"] / base["train_images_per_s"], 2)
@@ -186,7 +206,6 @@ def main() -> None:
     to_train = archs if args.train is None else [a for a in archs if a in args.train]
     if to_train and args.data is None:
         parser.error("--data is needed to train (or give --train with no names: speeds only)")
-    args.work.mkdir(parents=True, exist_ok=True)
     for row in rows:
         done = args.work / f"{row['arch']}.result.json"
         if row["arch"] in to_train or done.exists():

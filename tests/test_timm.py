@@ -160,6 +160,19 @@ def test_the_stem_is_adapted_so_a_64px_face_keeps_a_4x4_map(name):
     assert net.default_cam_layer in net.cam_layers
 
 
+@pytest.mark.parametrize("name, passes", [(TINY, 3), ("test_vit", 1)])
+def test_building_a_model_runs_the_body_once_per_try(name, passes, monkeypatch):
+    """One pass reads the grid and the stages; a halved stem costs one pass to find the
+    step and one to check the new grid (test_resnet reduces 32-fold, test_vit needs none)."""
+    from fercli.model import timm_net
+
+    runs = []
+    real = timm_net._run
+    monkeypatch.setattr(timm_net, "_run", lambda body, config: runs.append(1) or real(body, config))
+    create_model(ModelConfig(arch=f"timm:{name}", in_channels=1 if name == TINY else 3))
+    assert len(runs) == passes
+
+
 def test_a_patchify_stem_becomes_a_half_size_patchify():
     conv = _halved(torch.nn.Conv2d(3, 8, 4, 4))
     assert conv.kernel_size == (2, 2) and conv.stride == (2, 2)

@@ -51,6 +51,18 @@ def test_learns_generated_faces_to_95_percent(synth_set, tmp_path):
     assert ckpt.metrics["val_accuracy"] == result["best"]["val_accuracy"]
 
 
+def test_save_model_writes_the_weights_in_training_as_a_finished_model(synth_set, tmp_path):
+    trainer = Trainer(synth_set, tmp_path / "m.pt", replace(FAST, epochs=1, limit=128))
+    trainer.steps = 1
+    trainer.train_epoch()
+    trainer.save_model(tmp_path / "now.pt")
+    saved = load_checkpoint(tmp_path / "now.pt")
+    assert saved.config == trainer.config and saved.train["epochs_done"] == 0
+    assert "optimizer" not in saved.train  # a model, not a resumable state
+    for name, weight in trainer.model.state_dict().items():
+        assert torch.equal(saved.state_dict[name], weight), name
+
+
 class _KillAt:
     """A progress sink that raises when an epoch starts: a run killed mid-way."""
 

@@ -61,13 +61,13 @@ def resolve_arch(name: str) -> tuple[str, str]:
 class TimmFaceNet(FaceNet):
     """A timm body (``features_only``) with the contract's pooling-plus-linear head. CAM
     layers: the stage outputs that are feature maps, by timm's names, and ``features`` (the
-    map the head pools)."""
+    map the head pools). ``probe`` is the body's forward pass that :func:`timm_model` made
+    to check its grid, so building a model costs no second pass."""
 
-    def __init__(self, body: nn.Module, config: ModelConfig) -> None:
+    def __init__(self, body: nn.Module, config: ModelConfig, probe: _Probe) -> None:
         super().__init__()
         self.body = body
         self.features = nn.Identity()  # a named point for hooks on the map the head pools
-        probe = _probe(body, config)
         self._stages = {name: path for name, path, _ in probe.stages[:-1]}
         self.cam_layers = (*self._stages, "features")
         deep_enough = [name for name, _, grid in probe.stages[:-1] if min(grid) >= 2 * MIN_GRID]
@@ -93,10 +93,15 @@ class TimmFaceNet(FaceNet):
 
 class _Probe:
     """What one forward pass of a body shows: its stages as (timm's name, submodule path,
-    grid), shallow to deep, and the last map's channels."""
+    grid), shallow to deep, and the last map's grid and channels."""
 
-    def __init__(self, stages: list[tuple[str, str, tuple[int, int]]], channels: int) -> None:
-        self.stages, self.channels = stages, channels
+    def __init__(
+        self,
+        stages: list[tuple[str, str, tuple[int, int]]],
+        grid: tuple[int, int],
+        channels: int,
+    ) -> None:
+        self.stages, self.grid, self.channels = stages, grid, channels
 
 
 def _probe(body: nn.Module, config: ModelConfig) -> _Probe:
@@ -122,7 +127,8 @@ def _probe(body: nn.Module, config: ModelConfig) -> _Probe:
         if isinstance(hooked, torch.Tensor) and hooked.shape == out.shape:
             stages.append((name, path, (int(out.shape[-2]), int(out.shape[-1]))))
     last = outs[-1].shape
-    return _Probe(stages or [("features", "", (int(last[-2]), int(last[-1])))], int(last[1]))
+    grid = (int(last[-2]), int(last[-1]))
+    return _Probe(stages or [("features", "", grid)], grid, int(last[1]))
 
 
 def _run(body: nn.Module, config: ModelConfig) -> list[torch.Tensor]:
@@ -237,9 +243,9 @@ def timm_model(config: ModelConfig) -> FaceNet:
             f"{config.arch}: timm cannot build it as feature maps ({type(exc).__name__})"
         ) from None
     for _ in range(3):
-        grid = _run(body, config)[-1].shape[-2:]
-        if min(grid) >= MIN_GRID:
-            return TimmFaceNet(body, config)
+        probe = _probe(body, config)
+        if min(probe.grid) >= MIN_GRID:
+            return TimmFaceNet(body, config, probe)
         unit = _downsampling_unit(body, config)
         if unit is None:
             break

@@ -509,6 +509,17 @@ class Trainer:
         return Checkpoint(self.config, tuple(self.classes), self.preprocess, state, train, metrics,
                           gate_threshold=threshold)  # fmt: skip
 
+    def save_model(
+        self,
+        path: Path,
+        model: torch.nn.Module | None = None,
+        metrics: dict[str, Any] | None = None,
+    ) -> None:
+        """Write ``model`` (the one in training by default) as a finished checkpoint, like
+        ``-o``: benchmarks export and time a network without training it to the end."""
+        model = self.model if model is None else model
+        save_checkpoint(path, self._checkpoint(model, metrics or {}, self._train_record()))
+
     def _train_record(self) -> dict[str, Any]:
         o = self.options
         return {
@@ -573,8 +584,7 @@ class Trainer:
             record = {"epoch": self.epoch, **trained, **self.validate()}
             if record["val_score"] > self.best:
                 self.best, self.stale, best_metrics = record["val_score"], 0, record
-                best = self.ema or self.model
-                save_checkpoint(self.output, self._checkpoint(best, record, self._train_record()))
+                self.save_model(self.output, self.ema or self.model, record)
             else:
                 self.stale += 1
             self.save_state(record)

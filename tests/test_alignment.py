@@ -45,12 +45,13 @@ def test_template_is_inside_the_frame_and_level():
     assert abs(t[0, 1] - t[1, 1]) < 0.2 and t[0, 0] < t[2, 0] < t[1, 0]
 
 
-def test_aligning_generated_faces_levels_the_eyes(tmp_path):
+@pytest.mark.parametrize("zoom", [0.85, 0.7])
+def test_aligning_generated_faces_levels_the_eyes(tmp_path, zoom):
     faces = make_faces(36, 96, seed=2, color="rgb", max_rotation=30, scale_range=(0.25, 0.3))
     src = tmp_path / "faces.h5"
     with FaceSetWriter(src, classes=CLASSES, color="rgb") as w:
         w.append({"images": faces.images, "labels": faces.labels, "landmarks": faces.landmarks})
-    report = run_align([src], tmp_path / "aligned.h5", AlignOptions(size=64)).to_dict()
+    report = run_align([src], tmp_path / "aligned.h5", AlignOptions(size=64, zoom=zoom)).to_dict()
     assert report["by_method"] == {"landmarks": 36}
     # synthetic faces are exact similarities of one shape: eyes land level, near the template
     assert report["eye_tilt_deg"]["max"] < 0.5
@@ -59,9 +60,9 @@ def test_aligning_generated_faces_levels_the_eyes(tmp_path):
         images = fs.read("images")
         assert images.shape == (36, 64, 64, 3)
         assert list(fs.read("labels")) == list(faces.labels)
-        assert fs.attrs["alignment"]["template"].startswith("arcface")
+        assert fs.attrs["alignment"]["template"] == f"arcface-5pt-zoom{zoom}"
     # the drawn eyes (dark, some only a pixel high) now sit on the template's eye points
-    t = np.round(template(64) - 0.5).astype(int)
+    t = np.round(template(64, zoom) - 0.5).astype(int)
     for k in (0, 1):
         around = images[:, t[k, 1] - 1 : t[k, 1] + 2, t[k, 0] - 1 : t[k, 0] + 2, 0]
         assert (around.min(axis=(1, 2)) < 60).all()

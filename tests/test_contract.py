@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pytest
 
-from fercli.core.alignment import ARCFACE_112, TEMPLATE_NAME, apply, template
+from fercli.core.alignment import ARCFACE_112, apply, template, template_name
 from fercli.core.taxonomy import CLASSES
 from fercli.faceset import FaceSetWriter, open_faceset
 from fercli.model import ModelConfig
@@ -27,6 +27,11 @@ ZOOM = 0.6
 
 def custom_points(size: int = 64) -> np.ndarray:
     return (((ARCFACE_112 / 112.0 - 0.5) * ZOOM + 0.5) * size).astype(np.float32)
+
+
+def test_the_template_at_a_zoom_is_the_arcface_points_pulled_towards_the_centre():
+    np.testing.assert_allclose(template(64, ZOOM), custom_points(), atol=1e-5)
+    assert template_name(ZOOM) == RECORD["template"]
 
 
 RECORD = {
@@ -70,6 +75,24 @@ def test_the_checkpoint_keeps_the_architecture_and_the_template(tiny):
                                _rescaled(checkpoint, 32), atol=1e-3)  # fmt: skip
 
 
+def test_only_a_model_that_never_saw_unaligned_crops_warns_of_them(tiny, tmp_path):
+    from dataclasses import replace
+
+    from fercli.infer.predictor import LoadedModel, Predictor
+
+    model = LoadedModel.load(tiny[0])
+    faces = make_faces(4, 64, seed=5)
+    with FaceSetWriter(tmp_path / "crops.h5", classes=CLASSES, color="gray") as w:
+        w.append({"images": faces.images, "labels": faces.labels})
+    with open_faceset(tmp_path / "crops.h5") as crops:
+        (note,) = Predictor([model]).check(crops)
+        assert note == f"{model.name} was trained on aligned faces; {crops.path} is not aligned"
+        pre = model.checkpoint.preprocess  # trained on a merge of aligned faces and crops:
+        mixed = {**pre.alignment, "unaligned_domains": ["fer64"]}
+        model.checkpoint.preprocess = replace(pre, alignment=mixed)
+        assert Predictor([model]).check(crops) == []
+
+
 def _rescaled(checkpoint, size: int) -> np.ndarray:
     from dataclasses import replace
 
@@ -109,7 +132,7 @@ def test_explain_aligns_photos_onto_the_models_template(cli, tiny, models, wild,
         ours = a.read("images")
         np.testing.assert_array_equal(m.read("images"), ours)
     with open_faceset(package) as p:
-        assert p.attrs["alignment"]["template"] == TEMPLATE_NAME
+        assert p.attrs["alignment"]["template"] == template_name()
         assert p.read("images").shape == ours.shape
         assert np.abs(p.read("images").astype(int) - ours).mean() > 10  # another framing
 

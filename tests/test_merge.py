@@ -75,6 +75,23 @@ def test_merge_refuses_other_sizes_and_classes(cli, tmp_path):
     assert not (tmp_path / "m.h5").exists()
 
 
+def test_merge_carries_the_one_template_of_its_aligned_inputs(cli, tmp_path):
+    faces = make_faces(8, 96, seed=3, color="rgb", scale_range=(0.25, 0.3))
+    with FaceSetWriter(tmp_path / "photos.h5", classes=CLASSES, color="rgb") as w:
+        w.append({"images": faces.images, "labels": faces.labels, "landmarks": faces.landmarks})
+    for name, zoom in (("wide", "0.7"), ("tight", "0.85")):
+        result = cli("align", tmp_path / "photos.h5", "--zoom", zoom, "-o", tmp_path / f"{name}.h5")
+        assert result.exit_code == 0, result.output
+    crops = write(tmp_path / "crops.h5", make_faces(8, 64, seed=4).images, faces.labels)
+    assert cli("merge", crops, tmp_path / "wide.h5", "-o", tmp_path / "m.h5").exit_code == 0
+    with open_faceset(tmp_path / "m.h5") as merged:  # what a model trained on it aligns onto
+        record = merged.attrs["alignment"]
+    assert record["template"] == "arcface-5pt-zoom0.7" and record["unaligned_domains"] == ["crops"]
+    result = cli("merge", tmp_path / "wide.h5", tmp_path / "tight.h5", "-o", tmp_path / "x.h5")
+    assert result.exit_code == 1 and "onto one template" in result.stderr
+    assert not (tmp_path / "x.h5").exists()
+
+
 def test_caps_per_domain_and_class(cli, tmp_path):
     faces = make_faces(120, 16, seed=2)
     a = write(tmp_path / "a.h5", faces.images, faces.labels)

@@ -32,6 +32,14 @@ def align_command(
         64, "--size", min=16, max=MAX_FACE_SIDE, help="Side of the aligned faces."
     ),
     color: str = typer.Option("keep", "--color", help="keep, gray or rgb."),
+    zoom: float = typer.Option(
+        0.85,
+        "--zoom",
+        min=0.3,
+        max=1.5,
+        help="How tightly the template frames the face: its points are pulled this far "
+        "towards the centre (smaller shows more of the head).",
+    ),
     detect: bool = typer.Option(
         False, "--detect", help="Detect landmarks on the stored faces even if they have some."
     ),
@@ -54,10 +62,11 @@ def align_command(
 
     A least-squares similarity (rotation, scale, translation; Umeyama, eyes weighted double)
     maps the 5 landmarks onto the template: InsightFace's ArcFace template zoomed to 0.85 so
-    brows and chin stay in frame. Faces without landmarks (FER-2013's, RAF-DB's crops)
-    follow `--fallback`; `detect` finds the face on the crop itself (at a score of at most
-    0.5, since the crop holds a face). Labels pass through, as in `fer detect`. The summary
-    reports how far the eyes land from the template.
+    brows and chin stay in frame (`--zoom`; the set records its template, and a model
+    trained on it aligns photos and video frames the same way). Faces without landmarks
+    (FER-2013's, RAF-DB's crops) follow `--fallback`; `detect` finds the face on the crop
+    itself (at a score of at most 0.5, since the crop holds a face). Labels pass through, as
+    in `fer detect`. The summary reports how far the eyes land from the template.
     """
     from ..faceset.atomic import check_outputs
     from ..ops.align import AlignOptions, run_align
@@ -73,6 +82,7 @@ def align_command(
     options = AlignOptions(
         size=size,
         color=cast(Literal["keep", "gray", "rgb"], color),
+        zoom=zoom,
         detect=detect,
         fallback=cast(Literal["resize", "detect", "skip"], fallback),
         detector=opt.build(backend, score, nms, min_size, weights, max_side),

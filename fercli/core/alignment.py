@@ -20,7 +20,8 @@ ARCFACE_112: Final = np.array(
      [41.5493, 92.3655], [70.7299, 92.2041]], dtype=np.float64,
 )  # fmt: skip
 ZOOM: Final[float] = 0.85
-TEMPLATE_NAME: Final[str] = "arcface-5pt-zoom0.85"
+"""How much of the head the crop shows: the template's points are pulled this far towards
+the centre (smaller: more of the head, each feature fewer pixels)."""
 POINT_WEIGHTS: Final = np.array([2.0, 2.0, 1.0, 1.0, 1.0])
 """Least-squares weights of the five points: the eyes count double. Eyes anchor the face;
 mouth corners move with the expression (a smile widens the mouth), and the expression must
@@ -28,18 +29,26 @@ not move the alignment. Measured on ../shared/data/wild: eyes within 1.3 px of t
 template and level within 1.3° on every photo (1.7 px / 1.3° with equal weights)."""
 
 
-def template(size: int = 64) -> np.ndarray:
+def template(size: int = 64, zoom: float = ZOOM) -> np.ndarray:
     """The 5 canonical points (5, 2) in pixel coordinates of a ``size``×``size`` output."""
-    unit = (ARCFACE_112 / 112.0 - 0.5) * ZOOM + 0.5
+    unit = (ARCFACE_112 / 112.0 - 0.5) * zoom + 0.5
     return (unit * size).astype(np.float32)
 
 
-def template_of(record: Mapping[str, Any] | None, size: int) -> tuple[np.ndarray, np.ndarray, str]:
+def template_name(zoom: float = ZOOM) -> str:
+    """The name a face set and a checkpoint record for the template at ``zoom``."""
+    return f"arcface-5pt-zoom{zoom:g}"
+
+
+def template_of(
+    record: Mapping[str, Any] | None, size: int, zoom: float = ZOOM
+) -> tuple[np.ndarray, np.ndarray, str]:
     """The points (5, 2) at ``size``, point weights and name of an alignment record (a face
     set's ``alignment`` attribute, as a checkpoint stores it); None or empty: the package
-    template. A model trained on another template or zoom is aligned onto its own."""
+    template at ``zoom``. A model trained on another template or zoom is aligned onto its
+    own."""
     if not record or not record.get("points"):
-        return template(size), POINT_WEIGHTS, TEMPLATE_NAME
+        return template(size, zoom), POINT_WEIGHTS, template_name(zoom)
     scale = size / float(record.get("size", size))
     points = (np.asarray(record["points"], dtype=np.float64) * scale).astype(np.float32)
     weights = np.asarray(record.get("point_weights", POINT_WEIGHTS), dtype=np.float64)

@@ -126,7 +126,7 @@ class Predictor:
         # the normal route for dataset-crop models (FER-2013's, the bundled one): photos
         # are detected and aligned onto a template framed like those crops.
         trained = self.models[0].checkpoint.preprocess.alignment
-        if trained and not faceset.attrs.get("alignment"):
+        if trained and not trained.get("unaligned_domains") and not faceset.attrs.get("alignment"):
             notes.append(f"{self.name} was trained on aligned faces; {where} is not aligned")
         return notes
 

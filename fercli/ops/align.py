@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..core.alignment import apply, similarity, template_of, warp
+from ..core.alignment import ZOOM, apply, similarity, template_of, warp
 from ..core.images import Color, resize, to_color
 from ..core.media import is_faceset
 from ..core.progress import NullProgress, Progress
@@ -55,8 +55,9 @@ class AlignOptions:
     detector: DetectorOptions = field(default_factory=DetectorOptions)
     every: int = 1
     # An alignment record to align onto (a model's, from its checkpoint: fer explain and
-    # fer live use the model's template); None: fercli's template.
+    # fer live use the model's template); None: fercli's template at ``zoom``.
     template: dict[str, Any] | None = None
+    zoom: float = ZOOM
 
 
 @dataclass
@@ -168,7 +169,7 @@ def align_chunk(
     images = chunk["images"]
     n = len(images)
     size = options.size
-    target, weights, _ = template_of(options.template, size)
+    target, weights, _ = template_of(options.template, size, options.zoom)
     if "landmarks" in chunk and not options.detect:
         lm = _landmarks_in_image(chunk, images.shape[1:])
     else:
@@ -247,7 +248,7 @@ def run_align(
             create_detector(crop_detector_options(options.detector)) if needs_detector else None
         )
         fields = {f for s in sets for f in s.fields} - {"images", "crop_boxes"}
-        points, weights, name = template_of(options.template, options.size)
+        points, weights, name = template_of(options.template, options.size, options.zoom)
         attrs = {
             "alignment": {
                 "template": name,

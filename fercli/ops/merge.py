@@ -53,6 +53,28 @@ def _domains(faceset: FaceSet, name: str) -> np.ndarray:
     return np.full(len(faceset), name, dtype=object)
 
 
+def _alignment(sets: Sequence[FaceSet], names: Sequence[str]) -> dict[str, Any] | None:
+    """The alignment record the merged set carries: the one template its aligned inputs
+    share, naming the inputs that are unaligned dataset crops (a model trained on the merge
+    takes both, so fer eval does not warn about those). A model's contract holds this
+    record, and fer live aligns frames onto it, so inputs aligned onto different templates
+    cannot be merged: the model would learn two framings and be shown one."""
+    records = [s.attrs.get("alignment") or None for s in sets]
+    aligned = [(s, r) for s, r in zip(sets, records, strict=True) if r]
+    if not aligned:
+        return None
+    first, record = aligned[0]
+    for s, other in aligned[1:]:
+        if (other.get("points"), other.get("size")) != (record.get("points"), record.get("size")):
+            raise InputError(
+                f"{s.path}: aligned onto {other.get('template')!r}, {first.path} onto "
+                f"{record.get('template')!r}; align both onto one template (fer align --zoom)"
+            )
+    unaligned = [n for n, r in zip(names, records, strict=True) if not r]
+    unaligned += [d for _, r in aligned for d in r.get("unaligned_domains", [])]
+    return {**record, "unaligned_domains": sorted(set(unaligned))} if unaligned else record
+
+
 def _embedder(options: MergeOptions):
     """faces → embedding rows; the model's penultimate features, or model-free pixels."""
     if options.model is None:
@@ -164,6 +186,9 @@ def run_merge(
                       "duplicates": duplicates.to_dict() if duplicates else None},
         }  # fmt: skip
         attrs.pop("dataset", None)
+        alignment = _alignment(sets, names)
+        if alignment is not None:
+            attrs["alignment"] = alignment
         if report_target is not None:
             attrs["curriculum"] = report_target["curriculum"]
         counts: dict[str, Counter[str]] = {}

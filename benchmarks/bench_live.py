@@ -28,7 +28,6 @@ import numpy as np
 import torch
 from bench_eval_explain import default_checkpoint
 
-from fercli.core.alignment import template
 from fercli.detect import DetectorOptions, create_detector
 from fercli.live.draw import draw
 from fercli.live.engine import load_engine
@@ -83,7 +82,7 @@ def naive(checkpoint: Path, frames: list[np.ndarray]) -> tuple[float, int]:
     net = ckpt.build()
     pre = ckpt.preprocess
     detector = create_detector(DetectorOptions(score_threshold=0.8))
-    target = template(pre.size)
+    target = pre.template()
     found = 0
     start = time.perf_counter()
     for frame in frames:

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fercli.core.alignment import POINT_WEIGHTS, apply, similarity, template, warp
+from fercli.core.alignment import (
+    CROP_ZOOM,
+    POINT_WEIGHTS,
+    ZOOM,
+    apply,
+    similarity,
+    template,
+    template_name,
+    warp,
+)
 from fercli.core.taxonomy import CLASSES
 from fercli.detect import Detections
 from fercli.faceset import FaceSetWriter, open_faceset
@@ -45,7 +54,7 @@ def test_template_is_inside_the_frame_and_level():
     assert abs(t[0, 1] - t[1, 1]) < 0.2 and t[0, 0] < t[2, 0] < t[1, 0]
 
 
-@pytest.mark.parametrize("zoom", [0.85, 0.7])
+@pytest.mark.parametrize("zoom", [ZOOM, CROP_ZOOM, 0.7])
 def test_aligning_generated_faces_levels_the_eyes(tmp_path, zoom):
     faces = make_faces(36, 96, seed=2, color="rgb", max_rotation=30, scale_range=(0.25, 0.3))
     src = tmp_path / "faces.h5"
@@ -60,7 +69,7 @@ def test_aligning_generated_faces_levels_the_eyes(tmp_path, zoom):
         images = fs.read("images")
         assert images.shape == (36, 64, 64, 3)
         assert list(fs.read("labels")) == list(faces.labels)
-        assert fs.attrs["alignment"]["template"] == f"arcface-5pt-zoom{zoom}"
+        assert fs.attrs["alignment"]["template"] == template_name(zoom)
     # the drawn eyes (dark, some only a pixel high) now sit on the template's eye points
     t = np.round(template(64, zoom) - 0.5).astype(int)
     for k in (0, 1):

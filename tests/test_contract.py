@@ -75,7 +75,7 @@ def test_the_checkpoint_keeps_the_architecture_and_the_template(tiny):
                                _rescaled(checkpoint, 32), atol=1e-3)  # fmt: skip
 
 
-def test_only_a_model_that_never_saw_unaligned_crops_warns_of_them(tiny, tmp_path):
+def test_eval_notes_faces_framed_unlike_the_models(tiny, tmp_path):
     from dataclasses import replace
 
     from fercli.infer.predictor import LoadedModel, Predictor
@@ -91,6 +91,13 @@ def test_only_a_model_that_never_saw_unaligned_crops_warns_of_them(tiny, tmp_pat
         mixed = {**pre.alignment, "unaligned_domains": ["fer64"]}
         model.checkpoint.preprocess = replace(pre, alignment=mixed)
         assert Predictor([model]).check(crops) == []
+    package = {**RECORD, "template": template_name(), "points": template(64).tolist()}
+    with FaceSetWriter(tmp_path / "other.h5", classes=CLASSES, color="gray",
+                       attrs={"alignment": package}) as w:  # fmt: skip
+        w.append({"images": faces.images, "labels": faces.labels})
+    with open_faceset(tmp_path / "other.h5") as other:  # framed unlike the model's faces
+        (note,) = Predictor([model]).check(other)
+        assert f"aligned onto {template_name()}, {model.name} onto {RECORD['template']}" in note
 
 
 def _rescaled(checkpoint, size: int) -> np.ndarray:

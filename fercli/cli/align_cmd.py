@@ -33,7 +33,7 @@ def align_command(
     ),
     color: str = typer.Option("keep", "--color", help="keep, gray or rgb."),
     zoom: float = typer.Option(
-        0.85,
+        1.0,
         "--zoom",
         min=0.3,
         max=1.5,
@@ -61,8 +61,8 @@ def align_command(
     """Align every face onto one canonical 5-point template (default 64x64).
 
     A least-squares similarity (rotation, scale, translation; Umeyama, eyes weighted double)
-    maps the 5 landmarks onto the template: InsightFace's ArcFace template zoomed to 0.85 so
-    brows and chin stay in frame (`--zoom`; the set records its template, and a model
+    maps the 5 landmarks onto the template: InsightFace's ArcFace template, brows to chin
+    (`--zoom` frames more or less of the head; the set records its template, and a model
     trained on it aligns photos and video frames the same way). Faces without landmarks
     (FER-2013's, RAF-DB's crops) follow `--fallback`; `detect` finds the face on the crop
     itself (at a score of at most 0.5, since the crop holds a face). Labels pass through, as

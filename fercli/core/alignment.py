@@ -2,11 +2,10 @@
 landmarks onto one canonical template, batched over faces.
 
 The template is InsightFace's 5-point ArcFace template for 112×112 crops (the de-facto
-standard for 5-point alignment), scaled about the frame centre by :data:`ZOOM` (= 0.85) so
-the brows and chin, which carry expression, stay inside the frame, then scaled to the
-output size. Points are in the same order as detections: the subject's right eye, left
-eye, nose tip, right and left mouth corner.
-"""
+standard for 5-point alignment), scaled about the frame centre by a zoom (:data:`ZOOM`,
+1.0 by default: ArcFace's own framing, brows to chin), then scaled to the output size.
+Points are in the same order as detections: the subject's right eye, left eye, nose tip,
+right and left mouth corner."""
 
 from __future__ import annotations
 
@@ -19,9 +18,14 @@ ARCFACE_112: Final = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
      [41.5493, 92.3655], [70.7299, 92.2041]], dtype=np.float64,
 )  # fmt: skip
-ZOOM: Final[float] = 0.85
+ZOOM: Final[float] = 1.0
 """How much of the head the crop shows: the template's points are pulled this far towards
-the centre (smaller: more of the head, each feature fewer pixels)."""
+the centre (smaller: more of the head, each feature fewer pixels). fer align's default, and
+the default model's framing: trained from the same weights on the same faces, 1.0 beat
+0.85 and 0.75 on all three validation sets (docs/models.md, issue 25 step 4)."""
+CROP_ZOOM: Final[float] = 0.85
+"""The framing photos get for a model trained on unaligned dataset crops (FER-2013's), whose
+checkpoint records no template: 0.85 keeps brows and chin in frame as those crops do."""
 POINT_WEIGHTS: Final = np.array([2.0, 2.0, 1.0, 1.0, 1.0])
 """Least-squares weights of the five points: the eyes count double. Eyes anchor the face;
 mouth corners move with the expression (a smile widens the mouth), and the expression must
@@ -41,12 +45,12 @@ def template_name(zoom: float = ZOOM) -> str:
 
 
 def template_of(
-    record: Mapping[str, Any] | None, size: int, zoom: float = ZOOM
+    record: Mapping[str, Any] | None, size: int, zoom: float = CROP_ZOOM
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """The points (5, 2) at ``size``, point weights and name of an alignment record (a face
-    set's ``alignment`` attribute, as a checkpoint stores it); None or empty: the package
-    template at ``zoom``. A model trained on another template or zoom is aligned onto its
-    own."""
+    set's ``alignment`` attribute, as a checkpoint stores it); None or empty: the template
+    at ``zoom`` (by default the one for a model trained on unaligned crops). A model trained
+    on another template or zoom is aligned onto its own."""
     if not record or not record.get("points"):
         return template(size, zoom), POINT_WEIGHTS, template_name(zoom)
     scale = size / float(record.get("size", size))

@@ -15,6 +15,7 @@ from typing import cast
 import numpy as np
 import torch
 
+from ..core.alignment import CROP_ZOOM, template_name
 from ..core.images import Color, conform
 from ..errors import CheckpointError, ClassMismatchError, InputError
 from ..faceset import FaceSet
@@ -126,8 +127,15 @@ class Predictor:
         # the normal route for dataset-crop models (FER-2013's, the bundled one): photos
         # are detected and aligned onto a template framed like those crops.
         trained = self.models[0].checkpoint.preprocess.alignment
-        if trained and not trained.get("unaligned_domains") and not faceset.attrs.get("alignment"):
+        own = faceset.attrs.get("alignment") or {}
+        if trained and not trained.get("unaligned_domains") and not own:
             notes.append(f"{self.name} was trained on aligned faces; {where} is not aligned")
+        expected = trained.get("template") if trained else template_name(CROP_ZOOM)
+        if own and own.get("template") != expected:
+            notes.append(
+                f"{where}: aligned onto {own.get('template')}, {self.name} onto {expected}; "
+                "align the faces as the model was trained (fer align --zoom)"
+            )
         return notes
 
     def conform(self, images: Sequence[np.ndarray]) -> np.ndarray:

@@ -92,7 +92,7 @@ def _turned(yaw_deg: float = 0.0, pitch_deg: float = 0.0) -> np.ndarray:
     a, b = np.radians(yaw_deg), np.radians(pitch_deg)
     yaw = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
     pitch = np.array([[1, 0, 0], [0, np.cos(b), np.sin(b)], [0, -np.sin(b), np.cos(b)]])
-    return ((xyz @ (pitch @ yaw).T)[:, :2] + centre) * 2  # a face of about 34 px eye distance
+    return ((xyz @ (pitch @ yaw).T)[:, :2] + centre) * 2  # eyes twice the template's apart
 
 
 @pytest.mark.parametrize("roll", [0, 25])
@@ -130,7 +130,9 @@ def test_blurred_and_tiny_faces_cannot_be_read():
     assert reasons(np.stack([cv2.GaussianBlur(c, (0, 0), 4)[..., None] for c in crops])) == {
         "blurred"
     }
-    assert reasons(crops, scale=limits.min_eyes / 40) == {"too small"}
+    eyes = np.linalg.norm(points[0, 1] - points[0, 0])
+    assert reasons(crops, scale=0.9 * limits.min_eyes / eyes) == {"too small"}
+    assert reasons(crops, scale=1.1 * limits.min_eyes / eyes) == {None}
 
 
 def test_the_model_is_not_run_on_a_face_it_cannot_read():

@@ -7,6 +7,7 @@ from typing import Any, Literal, cast
 
 import typer
 
+from ..core.alignment import ZOOM
 from . import detector_options as opt
 from .common import (
     MAX_FACE_SIDE,
@@ -33,7 +34,7 @@ def align_command(
     ),
     color: str = typer.Option("keep", "--color", help="keep, gray or rgb."),
     zoom: float = typer.Option(
-        1.0,
+        ZOOM,
         "--zoom",
         min=0.3,
         max=1.5,

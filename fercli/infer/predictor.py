@@ -15,7 +15,7 @@ from typing import cast
 import numpy as np
 import torch
 
-from ..core.alignment import CROP_ZOOM, template_name
+from ..core.alignment import template_of
 from ..core.images import Color, conform
 from ..errors import CheckpointError, ClassMismatchError, InputError
 from ..faceset import FaceSet
@@ -130,7 +130,7 @@ class Predictor:
         own = faceset.attrs.get("alignment") or {}
         if trained and not trained.get("unaligned_domains") and not own:
             notes.append(f"{self.name} was trained on aligned faces; {where} is not aligned")
-        expected = trained.get("template") if trained else template_name(CROP_ZOOM)
+        expected = template_of(trained, self.size)[2]  # a crop model's: the crop template
         if own and own.get("template") != expected:
             notes.append(
                 f"{where}: aligned onto {own.get('template')}, {self.name} onto {expected}; "

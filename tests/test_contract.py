@@ -3,7 +3,7 @@ architecture that provides the hooks of :class:`fercli.model.FaceNet` goes throu
 export → explain → live → merge unchanged.
 
 The model here is a second, tiny architecture trained on generated faces framed by a
-non-default template (zoom 0.6 instead of fercli's 0.85), so both properties are shown by
+non-default template (zoom 0.6 instead of fercli's 1.0), so both properties are shown by
 one short training run.
 """
 
@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pytest
 
-from fercli.core.alignment import ARCFACE_112, apply, template, template_name
+from fercli.core.alignment import ARCFACE_112, CROP_ZOOM, apply, template, template_name
 from fercli.core.taxonomy import CLASSES
 from fercli.faceset import FaceSetWriter, open_faceset
 from fercli.model import ModelConfig
@@ -73,6 +73,16 @@ def test_the_checkpoint_keeps_the_architecture_and_the_template(tiny):
     np.testing.assert_allclose(checkpoint.preprocess.template(), custom_points(), atol=1e-3)
     np.testing.assert_allclose(checkpoint.preprocess.template() * 0.5,
                                _rescaled(checkpoint, 32), atol=1e-3)  # fmt: skip
+
+
+def test_a_model_trained_on_unaligned_crops_frames_photos_like_those_crops():
+    from fercli.model.preprocess import Preprocess
+
+    crops, aligned = Preprocess(size=48), Preprocess(alignment=RECORD)
+    assert crops.alignment_record()["template"] == template_name(CROP_ZOOM)
+    np.testing.assert_allclose(crops.template(), template(48, CROP_ZOOM), atol=1e-3)
+    assert aligned.alignment_record() == RECORD
+    np.testing.assert_allclose(aligned.template(), custom_points(), atol=1e-3)
 
 
 def test_eval_notes_faces_framed_unlike_the_models(tiny, tmp_path):

@@ -45,12 +45,11 @@ def template_name(zoom: float = ZOOM) -> str:
 
 
 def template_of(
-    record: Mapping[str, Any] | None, size: int, zoom: float = CROP_ZOOM
+    record: Mapping[str, Any] | None, size: int, zoom: float
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """The points (5, 2) at ``size``, point weights and name of an alignment record (a face
     set's ``alignment`` attribute, as a checkpoint stores it); None or empty: the template
-    at ``zoom`` (by default the one for a model trained on unaligned crops). A model trained
-    on another template or zoom is aligned onto its own."""
+    at ``zoom``. A model trained on another template or zoom is aligned onto its own."""
     if not record or not record.get("points"):
         return template(size, zoom), POINT_WEIGHTS, template_name(zoom)
     scale = size / float(record.get("size", size))

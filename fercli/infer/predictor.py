@@ -15,7 +15,6 @@ from typing import cast
 import numpy as np
 import torch
 
-from ..core.alignment import template_of
 from ..core.images import Color, conform
 from ..errors import CheckpointError, ClassMismatchError, InputError
 from ..faceset import FaceSet
@@ -126,11 +125,12 @@ class Predictor:
         # A model trained on aligned faces loses accuracy on unaligned ones. The reverse is
         # the normal route for dataset-crop models (FER-2013's, the bundled one): photos
         # are detected and aligned onto a template framed like those crops.
-        trained = self.models[0].checkpoint.preprocess.alignment
+        pre = self.models[0].checkpoint.preprocess
+        trained = pre.alignment
         own = faceset.attrs.get("alignment") or {}
         if trained and not trained.get("unaligned_domains") and not own:
             notes.append(f"{self.name} was trained on aligned faces; {where} is not aligned")
-        expected = template_of(trained, self.size)[2]  # a crop model's: the crop template
+        expected = pre.alignment_record()["template"]
         if own and own.get("template") != expected:
             notes.append(
                 f"{where}: aligned onto {own.get('template')}, {self.name} onto {expected}; "

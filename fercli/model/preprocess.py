@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from ..core.alignment import template_of
+from ..core.alignment import CROP_ZOOM, template_of
 from ..core.images import Color, to_color
 
 if TYPE_CHECKING:  # torch is imported where a tensor is made: the ONNX live path needs none
@@ -79,12 +79,26 @@ class Preprocess:
         x = x.permute(0, 3, 1, 2).float().div_(255)
         return self.normaliser().to(x.device)(x)
 
+    def alignment_record(self) -> dict[str, Any]:
+        """The alignment record photos and frames are aligned by for this model: the one
+        stored at training time; for a model trained on unaligned dataset crops, the
+        template at :data:`CROP_ZOOM`, framed like those crops. The one place that choice
+        is made: live, explain, the API and eval's template note all read it here."""
+        if self.alignment.get("points"):
+            return self.alignment
+        points, weights, name = template_of(None, self.size, CROP_ZOOM)
+        return {
+            "template": name,
+            "size": self.size,
+            "points": np.round(points.astype(float), 3).tolist(),
+            "point_weights": weights.tolist(),
+        }
+
     def template(self) -> np.ndarray:
-        """The five landmark positions (5, 2) faces are aligned onto for this model: the
-        points stored at training time, rescaled to the input size; the package template
-        for a model trained on unaligned crops (those are framed like it)."""
-        return template_of(self.alignment, self.size)[0]
+        """The five landmark positions (5, 2) faces are aligned onto for this model, at
+        its input size."""
+        return template_of(self.alignment_record(), self.size, CROP_ZOOM)[0]
 
     def point_weights(self) -> np.ndarray:
         """Least-squares weights of the five points at training time."""
-        return template_of(self.alignment, self.size)[1]
+        return template_of(self.alignment_record(), self.size, CROP_ZOOM)[1]

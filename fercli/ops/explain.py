@@ -22,7 +22,6 @@ from typing import Any, cast
 
 import numpy as np
 
-from ..core.alignment import CROP_ZOOM
 from ..core.device import resolve_device
 from ..core.images import Color, conform, decode_image, to_color
 from ..core.media import is_faceset, is_video
@@ -174,8 +173,7 @@ def run_explain(
                     size=pre.size,
                     color=cast(Color, pre.color),
                     detector=options.detector,
-                    template=pre.alignment or None,  # the model's own template
-                    zoom=CROP_ZOOM,  # or, for a model trained on unaligned crops, theirs
+                    template=pre.alignment_record(),  # the model's own framing
                 )
                 detected = run_align(inputs, source, align, progress).detect or {}
                 unreadable = detected.get("unreadable", [])

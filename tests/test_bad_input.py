@@ -497,6 +497,7 @@ def test_an_oversized_image_is_skipped_and_listed(cli, tmp_path, models, wild):
         ["pseudolabel", "m.onnx", "good.h5", "-o", "out/p.h5"],
         ["train", "good.h5", "-o", "out/m.pt", "--precision", "fp8"],
         ["train", "good.h5", "-o", "out/m.pt", "--device", "banana"],
+        ["train", "good.h5", "-o", "out/m.pt", "--prior", "source"],
     ],
     ids=lambda a: " ".join(a),
 )

@@ -38,6 +38,13 @@ def train_command(
     tau: float = typer.Option(
         1.0, "--tau", min=0.0, help="logit-adjusted: the prior's scale (1 = balanced softmax)."
     ),
+    prior: str = typer.Option(
+        "set",
+        "--prior",
+        help="logit-adjusted: the class prior of the whole set, or of each face's source "
+        "(domain, in a merged set): a class one source rarely shows is then not learnt as "
+        "rare on faces that look like that source's.",
+    ),
     label_smoothing: float = typer.Option(0.05, "--label-smoothing", min=0.0, max=0.5),
     focal_gamma: float = typer.Option(2.0, "--focal-gamma", min=0.0),
     cb_beta: float = typer.Option(0.999, "--cb-beta", min=0.0, max=0.99999),
@@ -182,10 +189,11 @@ def train_command(
     from ..ops.train import run_train
     from ..train.augment import AugmentOptions
     from ..train.engine import SCHEDULERS, TrainOptions
-    from ..train.losses import LOSSES, LossOptions
+    from ..train.losses import LOSSES, PRIORS, LossOptions
 
     choices = {
         "--loss": (loss, LOSSES),
+        "--prior": (prior, PRIORS),
         "--scheduler": (scheduler, SCHEDULERS),
         "--mix": (mix, ("none", "mixup", "cutmix")),
         "--activation": (activation, ("relu", "silu")),
@@ -223,7 +231,7 @@ def train_command(
         batch_size=batch_size,
         lr=lr,
         weight_decay=weight_decay,
-        loss=LossOptions(loss, label_smoothing, focal_gamma, cb_beta, tau),
+        loss=LossOptions(loss, label_smoothing, focal_gamma, cb_beta, tau, prior),
         augment=AugmentOptions(
             flip=flip, rotate=rotate, translate=translate, scale=scale, erasing=erasing, mix=mix
         ),

@@ -20,8 +20,9 @@ from ..faceset import FaceSet
 class TrainData:
     """Faces (N, C, H, W) uint8, labels (N,) int64, soft labels (N, K) float32 or None;
     per face: curriculum ``stage`` (-1 = always in the pool) and ``memory`` flag, training
-    ``weight`` (1 unless the set says), ``pseudo`` (a pseudo-labelled face) and ``neutral``
-    (1: a neutral face, label -1, which trains only the gate)."""
+    ``weight`` (1 unless the set says), ``pseudo`` (a pseudo-labelled face), ``neutral``
+    (1: a neutral face, label -1, which trains only the gate) and ``domain`` (the index of
+    its source among the set's sorted domain names; -1: none known)."""
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -31,6 +32,7 @@ class TrainData:
     weight: torch.Tensor | None = None
     pseudo: torch.Tensor | None = None
     neutral: torch.Tensor | None = None
+    domain: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -39,6 +41,16 @@ class TrainData:
         """Faces per class (neutral faces, label -1, are not counted)."""
         labels = self.labels.numpy()
         return np.bincount(labels[labels >= 0], minlength=num_classes)
+
+    def domain_counts(self, num_classes: int) -> np.ndarray:
+        """Faces per domain and class (D, K), D the highest domain index + 1."""
+        if self.domain is None:
+            return self.counts(num_classes)[None]
+        labels, domains = self.labels.numpy(), self.domain.numpy().astype(np.int64)
+        rows = (labels >= 0) & (domains >= 0)
+        d = int(domains.max(initial=-1)) + 1
+        flat = np.bincount(domains[rows] * num_classes + labels[rows], minlength=d * num_classes)
+        return flat.reshape(d, num_classes)
 
     def extended(self, other: TrainData) -> TrainData:
         """This data followed by ``other`` (fields one side lacks take their defaults)."""
@@ -66,6 +78,7 @@ class TrainData:
             join(self.weight, other.weight, 1.0, torch.float32),
             join(self.pseudo, other.pseudo, False, torch.bool),
             join(self.neutral, other.neutral, 0, torch.uint8),
+            join(self.domain, other.domain, -1, torch.int16),
         )
 
 
@@ -113,7 +126,16 @@ def load(faceset: FaceSet, rows: np.ndarray, pseudo: bool = False) -> TrainData:
         filled += k
     flags = torch.full((len(rows),), pseudo, dtype=torch.bool) if pseudo else None
     return TrainData(images, labels, soft, extra.get("stage"), extra.get("memory"),
-                     extra.get("weight"), flags, extra.get("neutral"))  # fmt: skip
+                     extra.get("weight"), flags, extra.get("neutral"),
+                     _domain_codes(faceset, rows))  # fmt: skip
+
+
+def _domain_codes(faceset: FaceSet, rows: np.ndarray) -> torch.Tensor | None:
+    """Each face's source as an index into the set's sorted domain names."""
+    if "domain" not in faceset.fields:
+        return None
+    names, codes = np.unique(faceset.read("domain"), return_inverse=True)
+    return torch.from_numpy(codes[rows].astype(np.int16)) if len(names) else None
 
 
 def usable(faceset: FaceSet, neutral: bool = False) -> np.ndarray:

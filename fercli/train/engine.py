@@ -237,6 +237,11 @@ class Trainer:
         counts = self.train.counts(k)
         self.weights = class_weights(counts, options.loss).to(self.device)
         self.offsets = logit_offsets(counts, options.loss).to(self.device)
+        if options.loss.prior == "domain" and self.train.domain is not None:
+            # One row per source, then the whole set's row for faces of no known source
+            # (index -1: pseudo-labelled ones).
+            per_domain = logit_offsets(self.train.domain_counts(k), options.loss).to(self.device)
+            self.offsets = torch.cat([per_domain, self.offsets[None]])
         self.model = create_model(self.config)
         if init is not None:
             self.model.load_state_dict(init.state_dict)
@@ -300,6 +305,7 @@ class Trainer:
         if pseudo.weight is None and pseudo.soft is not None:
             pseudo.weight = torch.as_tensor(certainty(pseudo.soft))
         pseudo.stage = torch.full((len(pseudo),), -1, dtype=torch.int16)
+        pseudo.domain = None  # its names are its own: the whole set's prior applies
         return pseudo
 
     # --- batches --------------------------------------------------------------------
@@ -387,7 +393,10 @@ class Trainer:
                 self.train.weight[idx].to(self.device) if self.train.weight is not None else None
             )
             k = len(self.classes)
-            loss = loss_fn(logits, targets[:, :k], self.weights, options.loss, weight, self.offsets)
+            offsets = self.offsets
+            if offsets.dim() == 2 and self.train.domain is not None:  # its source's prior
+                offsets = offsets[self.train.domain[idx].to(self.device).long()]
+            loss = loss_fn(logits, targets[:, :k], self.weights, options.loss, weight, offsets)
             if gate is not None:
                 loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(
                     gate.float(), targets[:, k]

@@ -10,7 +10,10 @@ imbalance-aware class weights of each option.
   is added to the logits while training only, so the network learns logits whose argmax
   is balanced over classes (τ = 1 is the balanced softmax of Ren et al. 2020). Unlike
   re-weighting it leaves the gradient scale of each face alone, which keeps the common
-  classes' accuracy while the rare ones (fear, disgust) get predicted.
+  classes' accuracy while the rare ones (fear, disgust) get predicted. With several
+  sources the prior can be each face's own source's (``prior="domain"``): a class one
+  source rarely shows (AffectNet's happy faces, 3% of its training split) is then not
+  learnt as rare on every face that looks like that source's.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 import torch
 
 LOSSES = ("ce", "weighted", "cb", "focal", "logit-adjusted")
+PRIORS = ("set", "domain")
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class LossOptions:
     focal_gamma: float = 2.0
     cb_beta: float = 0.999
     tau: float = 1.0
+    prior: str = "set"
 
 
 def class_weights(counts: np.ndarray, options: LossOptions) -> torch.Tensor:
@@ -46,11 +51,13 @@ def class_weights(counts: np.ndarray, options: LossOptions) -> torch.Tensor:
 
 def logit_offsets(counts: np.ndarray, options: LossOptions) -> torch.Tensor:
     """What the loss adds to the logits while training: τ·log(prior) for
-    ``logit-adjusted``, zeros otherwise."""
+    ``logit-adjusted``, zeros otherwise. ``counts`` (K,) gives one row of offsets; (D, K),
+    one per domain (each row's prior is that domain's)."""
     counts = np.maximum(np.asarray(counts, dtype=np.float64), 1.0)
     if options.name != "logit-adjusted":
-        return torch.zeros(len(counts))
-    return torch.tensor(options.tau * np.log(counts / counts.sum()), dtype=torch.float32)
+        return torch.zeros(counts.shape)
+    prior = counts / counts.sum(axis=-1, keepdims=True)
+    return torch.tensor(options.tau * np.log(prior), dtype=torch.float32)
 
 
 def targets_from(
@@ -74,8 +81,9 @@ def loss_fn(
     offsets: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Mean loss over the batch; ``sample_weights`` scale faces individually, ``offsets``
-    (:func:`logit_offsets`) shift the logits inside the loss only."""
-    logits = logits.float() if offsets is None else logits.float() + offsets[None, :]
+    (:func:`logit_offsets`: (K,) for every face or (B, K) per face) shift the logits inside
+    the loss only."""
+    logits = logits.float() if offsets is None else logits.float() + offsets
     logp = torch.log_softmax(logits, dim=1)
     per_class = -targets * logp * weights[None, :]
     if options.name == "focal":

@@ -498,6 +498,8 @@ def test_an_oversized_image_is_skipped_and_listed(cli, tmp_path, models, wild):
         ["train", "good.h5", "-o", "out/m.pt", "--precision", "fp8"],
         ["train", "good.h5", "-o", "out/m.pt", "--device", "banana"],
         ["train", "good.h5", "-o", "out/m.pt", "--prior", "source"],
+        ["train", "good.h5", "-o", "out/m.pt", "--epochs", "2", "--average-from", "3"],
+        ["train", "good.h5", "-o", "out/m.pt", "--ema", "0.9", "--average-from", "1"],
     ],
     ids=lambda a: " ".join(a),
 )

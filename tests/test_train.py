@@ -78,15 +78,16 @@ class _KillAt:
 
 
 @pytest.mark.slow
-def test_resume_gives_the_same_result_as_an_uninterrupted_run(synth_set, tmp_path):
+@pytest.mark.parametrize("averaging", [{"ema": 0.9}, {"average_from": 2}], ids=["ema", "swa"])
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(synth_set, tmp_path, averaging):
     options = TrainOptions(
         model=ModelConfig(maxpool=True),
         epochs=3,
         batch_size=64,
         val_split=0.2,
-        ema=0.9,
         limit=300,
         augment=FAST.augment.__class__(mix="mixup"),
+        **averaging,
     )
     whole = Trainer(synth_set, tmp_path / "a.pt", options)
     whole.run()
@@ -97,10 +98,11 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(synth_set, tmp_pat
     resumed = Trainer(synth_set, tmp_path / "b.pt", options)
     resumed.resume()
     resumed.run()
-    for (name, a), b in zip(
-        whole.model.state_dict().items(), resumed.model.state_dict().values(), strict=True
-    ):
-        assert torch.equal(a, b), name
+    for net_a, net_b in ((whole.model, resumed.model), (whole.kept(), resumed.kept())):
+        for (name, a), b in zip(
+            net_a.state_dict().items(), net_b.state_dict().values(), strict=True
+        ):
+            assert torch.equal(a, b), name
     log_a = metrics_path(tmp_path / "a.pt").read_text().splitlines()
     log_b = metrics_path(tmp_path / "b.pt").read_text().splitlines()
 
@@ -436,3 +438,31 @@ def test_faces_of_no_known_source_take_the_whole_sets_prior():
     joined = data(torch.tensor([1, 0], dtype=torch.int16)).extended(data(None))
     assert joined.domain.tolist() == [1, 0, -1, -1]
     np.testing.assert_array_equal(joined.domain_counts(2), [[0, 1], [1, 0]])
+
+
+def test_the_epoch_average_is_the_mean_of_the_epochs_weights_and_is_what_is_saved(
+    synth_set, tmp_path
+):
+    trainer = Trainer(synth_set, tmp_path / "m.pt", replace(FAST, epochs=3, average_from=2))
+    ends, train_epoch = [], trainer.train_epoch
+
+    def spy():
+        record = train_epoch()
+        ends.append({k: v.detach().clone() for k, v in trainer.model.state_dict().items()})
+        return record
+
+    trainer.train_epoch = spy
+    best = trainer.run()["best"]
+    average = trainer.kept().state_dict()
+    assert int(trainer.average.n_averaged) == 2  # epochs 2 and 3
+    for name, value in average.items():
+        if value.is_floating_point():
+            torch.testing.assert_close(value, (ends[1][name] + ends[2][name]) / 2)
+    saved = load_checkpoint(tmp_path / "m.pt")
+    want = average if best["epoch"] == 3 else ends[best["epoch"] - 1]
+    for name, value in want.items():
+        if value.is_floating_point():
+            torch.testing.assert_close(saved.state_dict[name], value.cpu())
+    # the average was validated: its accuracy is the one logged for the last epoch
+    last = json.loads(metrics_path(tmp_path / "m.pt").read_text().splitlines()[-1])
+    assert last["val_accuracy"] == pytest.approx(trainer.validate()["val_accuracy"])

@@ -73,6 +73,15 @@ def train_command(
         help="Keep an exponential moving average of the weights "
         "(e.g. 0.999); validated and saved instead of the raw weights.",
     ),
+    average_from: int | None = typer.Option(
+        None,
+        "--average-from",
+        min=1,
+        metavar="EPOCH",
+        help="From this epoch on, average the weights at each epoch's end (stochastic "
+        "weight averaging, batch-norm statistics too); the average is validated and saved "
+        "instead of the raw weights. E.g. the last third of a cosine cycle.",
+    ),
     rotate: float = typer.Option(10.0, "--rotate", min=0.0, help="Max rotation, degrees."),
     translate: float = typer.Option(0.05, "--translate", min=0.0),
     scale: float = typer.Option(0.05, "--scale", min=0.0),
@@ -241,6 +250,7 @@ def train_command(
         scheduler=scheduler,
         restart_epochs=restart_epochs,
         ema=ema,
+        average_from=average_from,
         device=device,
         precision=precision,
         init=init,

@@ -33,7 +33,7 @@ from ..clean import FLAG_BITS
 from ..core.device import resolve_device, resolve_precision
 from ..core.metrics import summary
 from ..core.progress import NullProgress, Progress
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from ..evaluate.gate import GATE_COST, fit_threshold, gate_summary
 from ..faceset import open_faceset
 from ..faceset.ownership import generator_field
@@ -86,6 +86,11 @@ class TrainOptions:
     scheduler: str = "onecycle"
     restart_epochs: int = 10
     ema: float = 0.0
+    # Stochastic weight averaging (Izmailov et al. 2018): from this epoch on, the weights at
+    # each epoch's end are averaged, batch-norm statistics too, and the average is what is
+    # validated and saved. Round 10's epochs 4-6 averaged: mean macro-F1 0.688 against its
+    # best single epoch's 0.683 (docs/models.md).
+    average_from: int | None = None
     device: str = "auto"
     # auto: bf16 autocast where the device computes bf16 natively, else fp32.
     precision: str = "auto"
@@ -135,6 +140,15 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), world
 
 
+def _check_average(options: TrainOptions) -> None:
+    if options.average_from is None:
+        return
+    if options.ema > 0:
+        raise UsageError("--average-from and --ema: choose one average of the weights")
+    if not 1 <= options.average_from <= options.epochs:
+        raise UsageError(f"--average-from {options.average_from}: an epoch of 1..{options.epochs}")
+
+
 def state_path(output: Path) -> Path:
     """Where the resumable state of a run writing ``output`` lives."""
     return output.with_name(f"{output.stem}.last{output.suffix or '.pt'}")
@@ -169,6 +183,7 @@ class Trainer:
         val_source: Path | None = None,
     ) -> None:
         self.output, self.options = output, options
+        _check_average(options)  # before the faces are read
         self.rank, self.world = _distributed()
         self.progress = (progress or NullProgress()) if self.rank == 0 else NullProgress()
         self.device = resolve_device(options.device)
@@ -256,6 +271,7 @@ class Trainer:
             self.model.requires_grad_(False)
             self.model.gate.requires_grad_(True)
         self.ema = copy.deepcopy(self.model).eval() if options.ema > 0 else None
+        self.average = self._averaged(options)
         self.net: torch.nn.Module = self.model  # what the training step calls
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel
@@ -290,6 +306,19 @@ class Trainer:
         old = init.state_dict
         state = {k: old[k] if k in old and old[k].shape == v.shape else v for k, v in fresh.items()}
         return replace(init, config=wanted, state_dict=state, gate_threshold=None)
+
+    def _averaged(self, options: TrainOptions) -> torch.optim.swa_utils.AveragedModel | None:
+        """The epoch average's holder (torch's own SWA one), when one is asked for."""
+        if options.average_from is None:
+            return None
+        return torch.optim.swa_utils.AveragedModel(self.model, use_buffers=True)
+
+    def kept(self) -> torch.nn.Module:
+        """The network validated and saved: the epoch average once it has begun, else the
+        EMA if there is one, else the weights in training."""
+        if self.average is not None and int(self.average.n_averaged) > 0:
+            return self.average.module
+        return self.ema or self.model
 
     def _pseudo(self, path: Path) -> data_mod.TrainData:
         """The pseudo-labelled faces, weighted by certainty (1 - entropy / ln K) unless the
@@ -439,7 +468,7 @@ class Trainer:
     def validate(self) -> dict[str, Any]:
         """Scores on the validation faces in float32 (no autocast, whatever the training
         precision), so a checkpoint's stored metrics are exactly what ``fer eval`` finds."""
-        model = (self.ema or self.model).eval()
+        model = self.kept().eval()
         gated = model.gate is not None
         logits, gates = [], []
         for lo in range(0, len(self.val), 512):
@@ -547,6 +576,7 @@ class Trainer:
             "scheduler": self.sched.state_dict(),
             "rng": torch.get_rng_state(),
             "ema": self.ema.state_dict() if self.ema is not None else None,
+            "average": self.average.state_dict() if self.average is not None else None,
         }
         save_checkpoint(state_path(self.output), self._checkpoint(self.model, metrics, record))
 
@@ -567,6 +597,8 @@ class Trainer:
         torch.set_rng_state(t["rng"])
         if self.ema is not None and t.get("ema") is not None:
             self.ema.load_state_dict(t["ema"])
+        if self.average is not None and t.get("average") is not None:
+            self.average.load_state_dict(t["average"])
         self.epoch, self.best, self.stale = t["epochs_done"], t["best"], t["stale"]
 
     def _sync_stale(self) -> None:
@@ -587,13 +619,15 @@ class Trainer:
         while self.epoch < self.options.epochs and self.stale < self.options.patience:
             trained = self.train_epoch()
             self.epoch += 1
+            if self.average is not None and self.epoch >= (self.options.average_from or 0):
+                self.average.update_parameters(self.model)
             if self.rank != 0:  # rank 0 validates and writes; the others only train
                 self._sync_stale()
                 continue
             record = {"epoch": self.epoch, **trained, **self.validate()}
             if record["val_score"] > self.best:
                 self.best, self.stale, best_metrics = record["val_score"], 0, record
-                self.save_model(self.output, self.ema or self.model, record)
+                self.save_model(self.output, self.kept(), record)
             else:
                 self.stale += 1
             self.save_state(record)

@@ -23,7 +23,7 @@ from typing import cast
 
 import numpy as np
 
-from .core.alignment import similarity, warp
+from .core.alignment import align_in_image
 from .core.images import Color, decode_image, to_color
 from .detect import Detector, DetectorOptions, create_detector
 from .errors import CheckpointError, InputError
@@ -124,11 +124,9 @@ class Model:
         if not len(found.scores):
             return []
         pre = self.preprocess
-        matrices = similarity(found.landmarks, pre.template(), pre.point_weights())
-        source = to_color(rgb, cast(Color, pre.color))  # as fer align: colour, then warp
-        # one read-only view of the photo per face, not a copy each
-        views = np.broadcast_to(source, (len(matrices), *source.shape))
-        faces = warp(views, matrices, pre.size)
+        source = to_color(rgb, cast(Color, pre.color))
+        faces, _ = align_in_image(source, found.boxes, found.landmarks, pre.template(),
+                                  pre.point_weights(), pre.size)  # fmt: skip
         probabilities, neutral = self._predictor.predict_gated(faces)
         threshold = self.gate_threshold if gate else None
         result = []

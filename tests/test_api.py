@@ -50,6 +50,27 @@ def test_predict_image_detects_aligns_and_classifies(models, wild):
     assert model.predict_image(np.zeros((200, 200, 3), np.uint8)) == []
 
 
+def test_a_photos_faces_are_the_ones_fer_align_makes_for_training(cli, models, wild, tmp_path):
+    """A 720p portrait: the face is cut and shrunk by area before the warp, as fer detect and
+    fer align make training faces. Warped straight from the photo (3.8x bilinear) it came out
+    aliased, and the default model read Obama's smile as disgust."""
+    from fercli.core.alignment import similarity, warp
+
+    photo = wild / "obama-720p.jpg"
+    assert cli("align", photo, "--color", "gray", "-o", tmp_path / "a.h5").exit_code == 0
+    with fercli.open_faceset(tmp_path / "a.h5") as fs:
+        (aligned,) = fs.read("images")
+    model = fercli.load_model()
+    (face,) = model.predict_image(photo)
+    assert np.abs(face.face.astype(int) - aligned.astype(int)).max() <= 1  # rounding only
+    gray = fercli.api.to_color(fercli.api.decode_image(photo), "gray")
+    matrix = similarity(face.landmarks[None], model.preprocess.template(),
+                        model.preprocess.point_weights())  # fmt: skip
+    direct = warp(gray[None], matrix, 64)[0]
+    assert np.abs(direct.astype(int) - aligned.astype(int)).mean() > 4  # aliased
+    assert face.label == "happy"
+
+
 def test_explain_returns_maps_and_the_same_probabilities(synth_model):
     model = fercli.load_model(synth_model[0])
     faces = make_faces(8, 64, seed=4).images

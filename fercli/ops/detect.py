@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.alignment import CROP_MARGIN, CROP_SIZE, crop_region
 from ..core.images import crop_box, resize
 from ..core.media import Frame, iter_frames, list_media
 from ..core.progress import NullProgress, Progress
@@ -41,8 +42,8 @@ class DetectOptions:
 
     detector: DetectorOptions = field(default_factory=DetectorOptions)
     every: int = 1
-    crop_size: int = 128
-    crop_margin: float = 0.5
+    crop_size: int = CROP_SIZE
+    crop_margin: float = CROP_MARGIN
     shard: tuple[int, int] = (0, 1)
     workers: int = 1
 
@@ -75,15 +76,6 @@ class DetectReport:
             "seconds": round(self.seconds, 2),
             "faces_per_second": round(self.faces / self.seconds, 1) if self.seconds else None,
         }
-
-
-def crop_region(boxes: np.ndarray, margin: float) -> np.ndarray:
-    """Square regions (n, 4) centred on each box, ``margin`` × the box's side on each side."""
-    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
-    half = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])[:, None] * (
-        0.5 + margin
-    )
-    return np.concatenate([centre - half, centre + half], axis=1).astype(np.float32)
 
 
 @dataclass

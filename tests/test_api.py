@@ -71,6 +71,32 @@ def test_a_photos_faces_are_the_ones_fer_align_makes_for_training(cli, models, w
     assert face.label == "happy"
 
 
+def test_live_reads_a_frame_as_the_api_reads_the_photo(models, wild):
+    """fer live makes each face as the API (and fer detect + fer align) do, so the two read
+    the same frame alike. Warped straight from the 720p frame, live read this smile as
+    disgust."""
+    import cv2
+
+    from fercli.detect.base import Detections
+    from fercli.live.engine import load_engine
+    from fercli.live.pipeline import LiveOptions, LivePipeline
+
+    photo = wild / "obama-720p.jpg"
+    model = fercli.load_model()
+    (face,) = model.predict_image(photo, gate=False)
+    found = Detections(face.box[None], face.landmarks[None], np.array([face.score], np.float32))
+
+    class Same:  # live's detector, reporting the API's detection
+        def detect(self, image: np.ndarray) -> Detections:
+            return found
+
+    options = LiveOptions(gate=False, quality=None)
+    pipeline = LivePipeline(load_engine("default", "torch"), Same(), options)
+    (seen,) = pipeline.process(cv2.imread(str(photo)))
+    np.testing.assert_allclose(seen.probabilities, face.probabilities, atol=0.01)
+    assert seen.shown(model.classes)[0] == face.label == "happy"
+
+
 def test_explain_returns_maps_and_the_same_probabilities(synth_model):
     model = fercli.load_model(synth_model[0])
     faces = make_faces(8, 64, seed=4).images

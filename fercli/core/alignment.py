@@ -126,6 +126,24 @@ def crop_region(boxes: np.ndarray, margin: float = CROP_MARGIN) -> np.ndarray:
     return np.concatenate([centre - half, centre + half], axis=1).astype(np.float32)
 
 
+def cut_regions(image: np.ndarray, regions: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
+    """The square ``regions`` (n, 4) of one image (H, W, C) resized to ``size`` (area
+    averaging when shrinking), edges repeated past the border: fer detect's face crops."""
+    if not len(regions):
+        return np.zeros((0, size, size, image.shape[2]), np.uint8)
+    return np.stack([resize(crop_box(image, r, border="edge"), size, size) for r in regions])
+
+
+def in_region(points: np.ndarray, regions: np.ndarray, width: float, height: float) -> np.ndarray:
+    """Points (n, k, 2) in image pixels → in pixels of each region (n, 4) resized to
+    ``width``×``height``."""
+    regions = np.asarray(regions, dtype=np.float64)
+    scale = np.stack(
+        [width / (regions[:, 2] - regions[:, 0]), height / (regions[:, 3] - regions[:, 1])], 1
+    )
+    return (np.asarray(points, dtype=np.float64) - regions[:, None, :2]) * scale[:, None, :]
+
+
 def align_in_image(
     image: np.ndarray,
     boxes: np.ndarray,
@@ -136,22 +154,19 @@ def align_in_image(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The faces (n, size, size, C) of one image (H, W, C) at their boxes (n, 4) and
     landmarks (n, 5, 2), made as fer detect and fer align make training faces: each face's
-    region cut and resized to :data:`CROP_SIZE` (area averaging), then warped onto the
+    region cut and resized to :data:`CROP_SIZE` (:func:`cut_regions`), then warped onto the
     template. Warping straight from a large photo aliases (a 720p portrait shrinks 3.8×
     bilinearly) and the model reads such faces differently: round 10 called Obama's
     720p smile disgust 0.48 that way, happy 0.95 aligned like this. Returns the faces and
-    the (n, 2, 3) image → face matrices."""
-    if not len(boxes):
+    the (n, 2, 3) image → face matrices (fer live draws maps back onto the frame with them)."""
+    regions = crop_region(np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
+    crops = cut_regions(image, regions)
+    if not len(regions):
         return np.zeros((0, size, size, image.shape[2]), np.uint8), np.zeros((0, 2, 3), np.float32)
-    regions = crop_region(np.asarray(boxes, dtype=np.float32))
-    crops = np.stack(
-        [resize(crop_box(image, r, border="edge"), CROP_SIZE, CROP_SIZE) for r in regions]
-    )
+    to_face = similarity(in_region(landmarks, regions, CROP_SIZE, CROP_SIZE), points, weights)
     scale = CROP_SIZE / (regions[:, 2:] - regions[:, :2]).astype(np.float64)  # (n, 2): x, y
-    in_crop = (np.asarray(landmarks, dtype=np.float64) - regions[:, None, :2]) * scale[:, None]
-    to_face = similarity(in_crop, points, weights)
     matrices = np.empty_like(to_face)
-    matrices[:, :, :2] = to_face[:, :, :2] * scale[:, None, :]  # then image → crop first
+    matrices[:, :, :2] = to_face[:, :, :2] * scale[:, None, :]  # image → crop, then → face
     matrices[:, :, 2] = to_face[:, :, 2] - np.einsum(
         "nij,nj->ni", matrices[:, :, :2], regions[:, :2]
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..core.alignment import similarity
+from ..core.alignment import align_in_image
 from ..detect import Detector, DetectorOptions
 from .engine import Engine
 from .quality import QualityLimits, measure, unreadable
@@ -85,15 +85,12 @@ class LivePipeline:
         if not tracks:
             return []
         landmarks = np.stack([t.landmarks for t in tracks]).astype(np.float64)
-        matrices = similarity(landmarks, self._template, self._weights)
+        boxes = np.stack([t.box for t in tracks])
         pre = self.engine.preprocess
-        s = pre.size
-        faces = np.empty((len(tracks), s, s, pre.channels), np.uint8)
-        source = gray if pre.color == "gray" else frame
-        for i, matrix in enumerate(matrices):
-            warped = cv2.warpAffine(source, matrix, (s, s), flags=cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_REFLECT_101)  # fmt: skip
-            faces[i] = warped[..., None] if warped.ndim == 2 else warped[..., ::-1]
+        source = gray[..., None] if pre.color == "gray" else frame[..., ::-1]  # BGR → RGB
+        faces, matrices = align_in_image(
+            source, boxes, landmarks, self._template, self._weights, pre.size
+        )
         limits = self.options.quality
         if limits is not None:
             measures = measure(landmarks, faces, np.array([t.score for t in tracks]))

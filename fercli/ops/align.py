@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..core.alignment import ZOOM, apply, similarity, template_of, warp
+from ..core.alignment import ZOOM, apply, in_region, similarity, template_of, warp
 from ..core.images import Color, resize, to_color
 from ..core.media import is_faceset
 from ..core.progress import NullProgress, Progress
@@ -99,11 +99,7 @@ def _landmarks_in_image(chunk: dict[str, np.ndarray], shape: tuple[int, ...]) ->
     lm = chunk["landmarks"].astype(np.float64)
     if "crop_boxes" not in chunk:
         return lm
-    crop = chunk["crop_boxes"].astype(np.float64)
-    scale = np.stack(
-        [shape[1] / (crop[:, 2] - crop[:, 0]), shape[0] / (crop[:, 3] - crop[:, 1])], 1
-    )
-    return (lm - crop[:, None, :2]) * scale[:, None, :]
+    return in_region(lm, chunk["crop_boxes"], shape[1], shape[0])
 
 
 def _central_face(det: Detections, height: int, width: int) -> int | None:

@@ -26,8 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.alignment import CROP_MARGIN, CROP_SIZE, crop_region
-from ..core.images import crop_box, resize
+from ..core.alignment import CROP_MARGIN, CROP_SIZE, crop_region, cut_regions
 from ..core.media import Frame, iter_frames, list_media
 from ..core.progress import NullProgress, Progress
 from ..core.taxonomy import CLASSES, UNKNOWN
@@ -96,12 +95,7 @@ def detect_frame(detector: Detector, frame: Frame, options: DetectOptions) -> Fr
     image = frame.image
     det = detector.detect(image)
     regions = crop_region(det.boxes, options.crop_margin)
-    size = options.crop_size
-    crops = (
-        np.stack([resize(crop_box(image, r, border="edge"), size, size) for r in regions])
-        if (len(regions))
-        else np.zeros((0, size, size, 3), np.uint8)
-    )
+    crops = cut_regions(image, regions, options.crop_size)
     return FrameFaces(
         frame.source, frame.label, crops, det.boxes, det.landmarks, det.scores, regions
     )

@@ -93,6 +93,34 @@ def test_ferplus_soft_labels_and_majority(tmp_path, csv_rows):
         assert list(fs.read("labels")) == [0, 0]  # rows 0 and 1 (FER+ says happy)
 
 
+def test_ferplus_neutral_relabels_calm_training_faces_only(tmp_path, csv_rows):
+    src = tmp_path / "fer2013.csv"
+    write_fer2013_csv(src, csv_rows[:5])
+    votes = tmp_path / "fer2013new.csv"
+    #                 neu hap sur sad ang dis fea con unk NF
+    write_ferplus(
+        votes,
+        [
+            ("Training", "fer0.png", [5, 4, 0, 0, 0, 0, 0, 0, 1, 0]),  # happy, crowd: neutral
+            ("Training", "fer1.png", [9, 1, 0, 0, 0, 0, 0, 0, 0, 0]),  # neutral in both
+            ("Training", "fer2.png", [4, 0, 0, 4, 0, 0, 0, 0, 2, 0]),  # a tie: stays sad
+            ("Training", "fer3.png", [6, 0, 0, 0, 0, 0, 0, 0, 0, 4]),  # sad, crowd: neutral
+            ("PublicTest", "fer4.png", [9, 0, 0, 0, 0, 0, 1, 0, 0, 0]),  # val keeps fear
+        ],
+    )
+    options = ImportOptions(ferplus=votes, ferplus_labels="neutral", keep_unmapped=True)
+    report = run_import(src, tmp_path / "n.h5", options=options).to_dict()
+    assert report["ferplus"]["relabelled"] == 2
+    assert report["counts"]["train"] == {"sad": 1, "neutral": 3}
+    with open_faceset(tmp_path / "n.h5") as fs:
+        assert list(fs.read("labels")) == [-1, -1, 2, -1, 5]
+        assert list(fs.read("neutral")) == [1, 1, 0, 1, 0]
+
+    options = ImportOptions(ferplus=votes, ferplus_labels="neutral")
+    report = run_import(src, tmp_path / "d.h5", options=options).to_dict()
+    assert report["dropped"] == {"neutral": {"train": 3}}
+
+
 def test_misaligned_ferplus_is_refused(tmp_path, csv_rows):
     src = tmp_path / "fer2013.csv"
     write_fer2013_csv(src, csv_rows[4:6])  # PublicTest rows

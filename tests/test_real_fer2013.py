@@ -76,3 +76,29 @@ def test_import_fer2013_with_ferplus(cli, tmp_path, fer2013_csv, ferplus_csv):
         # FER+ majority agrees with FER-2013 on most faces that have votes
         agree = (soft[rows].argmax(axis=1) == fs.read("labels")[rows]).mean()
         assert agree > 0.6
+
+
+def test_ferplus_neutral_relabels_only_calm_training_faces(cli, tmp_path, fer2013_csv, ferplus_csv):
+    """The relabelled faces are exactly the six-class training rows whose FER+ neutral votes
+    beat every other column, counted independently; PublicTest keeps FER-2013's labels."""
+    counts, neutral, *_ = _independent_report(fer2013_csv)
+    with gzip.open(fer2013_csv, "rt", newline="") as f:
+        labels = [FER2013_CODES[int(r[0])] for r in list(csv.reader(f))[1:]]
+    calm: Counter = Counter()
+    with open(ferplus_csv, newline="") as f:
+        for row, r in enumerate(list(csv.reader(f))[1:]):
+            votes = [int(v or 0) for v in r[2:12]]
+            if r[0] == "Training" and r[1].strip() and labels[row] != "neutral":
+                calm[labels[row]] += votes[0] > max(votes[1:])
+    out = tmp_path / "calm.h5"
+    result = cli(
+        "import", fer2013_csv, "-o", out, "--ferplus", ferplus_csv,
+        "--ferplus-labels", "neutral", "--keep-unmapped", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["ferplus"]["relabelled"] == sum(calm.values()) > 5000
+    train = report["counts"]["train"]
+    assert train["neutral"] == neutral["train"] + sum(calm.values())
+    assert all(train[name] == counts["train"][name] - calm[name] for name in CLASSES)
+    assert report["counts"]["val"] == {**counts["val"], "neutral": neutral["val"]}

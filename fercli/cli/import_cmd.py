@@ -48,7 +48,9 @@ def import_command(
     ferplus_labels: str = typer.Option(
         "keep",
         "--ferplus-labels",
-        help="With --ferplus: 'keep' FER-2013 labels or relabel by FER+ 'majority' vote.",
+        help="With --ferplus: 'keep' FER-2013 labels, relabel by FER+ 'majority' vote, or "
+        "'neutral': a training face most FER+ voters call neutral becomes neutral (with "
+        "--keep-unmapped, a target of fer train --neutral-gate; else dropped).",
     ),
     size: str | None = typer.Option(
         None,
@@ -95,8 +97,8 @@ def import_command(
         raise typer.BadParameter(f"{format!r}: choose from {', '.join(FORMATS)}", param_hint="-f")
     if color not in ("auto", "gray", "rgb"):
         raise typer.BadParameter(f"{color!r}: choose gray, rgb or auto", param_hint="--color")
-    if ferplus_labels not in ("keep", "majority"):
-        raise typer.BadParameter("choose keep or majority", param_hint="--ferplus-labels")
+    if ferplus_labels not in ("keep", "majority", "neutral"):
+        raise typer.BadParameter("choose keep, majority or neutral", param_hint="--ferplus-labels")
     target = resolve_output(output, json_out)
     check_outputs({target: "folder" if is_imagedir_target(target) else "faceset"}, [source])
     options = ImportOptions(
@@ -153,9 +155,10 @@ def show_summary(summary: dict[str, Any]) -> None:
         )
     if "ferplus" in summary:
         fp = summary["ferplus"]
+        relabelled = f"; {fp['relabelled']} training faces relabelled" if fp["relabelled"] else ""
         console.print(
             f"FER+ soft labels: {fp['with_soft_labels']} faces, "
-            f"{fp['without_usable_votes']} without usable votes (NaN rows)"
+            f"{fp['without_usable_votes']} without usable votes (NaN rows){relabelled}"
         )
     if summary["unreadable"]:
         console.print(f"[yellow]unreadable, skipped: {len(summary['unreadable'])}[/]")

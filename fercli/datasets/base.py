@@ -66,7 +66,8 @@ class ImportOptions:
         label_map: extra folder-name → class-name translations (``{"joy": "happy"}``).
         workers: decoding threads.
         ferplus: FER+ ``fer2013new.csv`` to attach as soft labels (FER-2013 only).
-        ferplus_labels: ``"keep"`` FER-2013's hard labels or relabel by FER+ ``"majority"``.
+        ferplus_labels: ``"keep"`` FER-2013's hard labels, relabel by FER+ ``"majority"``,
+            or relabel as neutral only the training faces FER+ calls ``"neutral"``.
         ck_peak_frames: CK+ frames taken from the end of each labelled sequence.
         val_split: fraction of the labelled training faces moved to a ``val`` split,
             stratified by class with a fixed seed (for datasets without a validation split,
@@ -79,7 +80,7 @@ class ImportOptions:
     label_map: Mapping[str, str] = field(default_factory=dict)
     workers: int = 4
     ferplus: Path | None = None
-    ferplus_labels: Literal["keep", "majority"] = "keep"
+    ferplus_labels: Literal["keep", "majority", "neutral"] = "keep"
     ck_peak_frames: int = 3
     val_split: float = 0.0
 

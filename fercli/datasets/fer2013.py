@@ -148,6 +148,13 @@ def plan(
                 soft = votes.soft_labels(rows)
                 if options.ferplus_labels == "majority":
                     names = votes.majority_names(rows)
+                elif options.ferplus_labels == "neutral":
+                    # Training faces only: val/test keep FER-2013's labels, so their scores
+                    # stay comparable with every published FER-2013 figure.
+                    calm = votes.called_neutral(rows) & (np.asarray(splits) == "train")
+                    calm &= np.asarray(names) != "neutral"
+                    names = ["neutral" if c else n for n, c in zip(names, calm, strict=True)]
+                    votes.count_relabelled(int(calm.sum()))
             labels: list[int | None] = []
             for name, split in zip(names, splits, strict=True):
                 if name in NON_EXPRESSIONS:  # FER+ majority says: not a usable expression

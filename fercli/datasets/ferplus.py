@@ -4,7 +4,11 @@ Soft labels are the votes for our six classes, renormalised over those six: vote
 neutral, contempt, unknown and NF (not a face) are left out. A row with no vote for any of
 the six (or no FER+ entry: an empty ``Image name``) gets a NaN soft-label row, which training
 reads as "use the hard label". ``majority`` relabelling takes the most-voted of all ten FER+
-columns; ties go to the earlier column in the file's order (neutral first).
+columns; ties go to the earlier column in the file's order (neutral first). ``neutral``
+relabelling keeps FER-2013's labels except on training faces that most FER+ voters call
+neutral (more neutral votes than for any other column, ties kept as labelled): about a fifth
+of FER-2013's training faces labelled sad, fear or angry are calm faces by the crowd's
+reading, and learning them as the emotion is what makes a model call calm faces sad.
 """
 
 from __future__ import annotations
@@ -96,10 +100,22 @@ class FerPlusVotes:
             names.append(name)
         return names
 
+    def called_neutral(self, rows: np.ndarray) -> np.ndarray:
+        """(n,) bool: the row's neutral votes outnumber those of every other FER+ column."""
+        votes = self.votes[rows]
+        neutral = votes[:, FERPLUS_COLUMNS.index("neutral")]
+        others = np.delete(votes, FERPLUS_COLUMNS.index("neutral"), axis=1).max(axis=1)
+        return self.has_votes[rows] & (neutral > others)
+
+    def count_relabelled(self, n: int) -> None:
+        """Count faces given a FER+ label in place of FER-2013's, for :meth:`summary`."""
+        self._seen["relabelled"] += n
+
     def summary(self) -> dict[str, Any]:
         return {
             "file": str(self.path),
             "faces": self._seen["faces"],
             "with_soft_labels": self._seen["with_soft_labels"],
             "without_usable_votes": self._seen["faces"] - self._seen["with_soft_labels"],
+            "relabelled": self._seen["relabelled"],
         }

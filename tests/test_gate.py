@@ -300,3 +300,39 @@ def test_a_softmax_gate_trains_exports_and_round_trips(cli, tmp_path):
         exported = cli("export", "-m", checkpoint, "-o", tmp_path / "s.onnx", "--json")
         assert exported.exit_code == 0, exported.output
         assert json.loads(exported.stdout)["parity"]["max_neutral_difference"] < 1e-5
+
+
+def test_gate_by_crowd_splits_the_cost_by_the_ferplus_reading(tmp_path):
+    """examples/gate_by_crowd.py on six predicted faces with known votes and gate outputs,
+    at the default model's threshold (0.684): two correct faces gated, one crowd-neutral."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from fercli.faceset import FaceSetWriter
+
+    from .fixtures import write_ferplus
+
+    calm, happy = [8, 1, 0, 0, 0, 0, 0, 0, 1, 0], [1, 8, 0, 0, 0, 0, 0, 0, 1, 0]
+    votes = [calm, happy, calm, happy, calm, happy]
+    rows = [("PublicTest", f"{i}.png", v) for i, v in enumerate(votes)]
+    write_ferplus(tmp_path / "new.csv", rows)
+    with FaceSetWriter(tmp_path / "pred.h5", classes=CLASSES, color="gray") as writer:
+        writer.append({
+            "images": faces(6, 64),
+            "labels": np.asarray([-1, -1, 0, 2, 3, 5], np.int16),
+            "predictions": np.asarray([0, 0, 0, 2, 0, 5], np.int16),
+            "neutral_probability": np.asarray([0.9, 0.1, 0.9, 0.1, 0.95, 0.8], np.float32),
+            "source": [f"fer2013.csv:{i}" for i in range(6)],
+            "split": ["val"] * 6,
+        })  # fmt: skip
+    script = Path(__file__).parents[1] / "examples" / "gate_by_crowd.py"
+    out = subprocess.run(
+        [sys.executable, script, tmp_path / "pred.h5", tmp_path / "new.csv"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "| labelled neutral | 2 | 50.0% | - |" in out
+    assert "| ... crowd-neutral | 1 | 100.0% | - |" in out
+    assert "| six-class, crowd-neutral | 2 | 100.0% | 1 |" in out
+    assert "| six-class, not crowd-neutral | 2 | 50.0% | 1 |" in out
+    assert "cost 50.00 points, 25.00 of them on crowd-neutral faces" in out

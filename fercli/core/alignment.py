@@ -160,9 +160,9 @@ def align_in_image(
     720p smile disgust 0.48 that way, happy 0.95 aligned like this. Returns the faces and
     the (n, 2, 3) image → face matrices (fer live draws maps back onto the frame with them)."""
     regions = crop_region(np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
-    crops = cut_regions(image, regions)
     if not len(regions):
         return np.zeros((0, size, size, image.shape[2]), np.uint8), np.zeros((0, 2, 3), np.float32)
+    crops = cut_regions(image, regions)
     to_face = similarity(in_region(landmarks, regions, CROP_SIZE, CROP_SIZE), points, weights)
     scale = CROP_SIZE / (regions[:, 2:] - regions[:, :2]).astype(np.float64)  # (n, 2): x, y
     matrices = np.empty_like(to_face)

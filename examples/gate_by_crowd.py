@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from fercli.datasets.ferplus import FerPlusVotes
+from fercli.evaluate.gate import gate_summary
 from fercli.faceset import open_faceset
 from fercli.infer.predictor import LoadedModel
 
@@ -39,10 +40,11 @@ def main() -> None:
             parser.error(f"{args.predictions}: no neutral_probability (a gated model's eval)")
         gate = fs.read("neutral_probability")
         labels = fs.read("labels")
-        correct = (labels >= 0) & (fs.read("predictions") == labels)
+        predictions = fs.read("predictions")
         rows = np.asarray([int(str(s).rsplit(":", 1)[1]) for s in fs.read("source")])
     calm = FerPlusVotes.load(args.ferplus).called_neutral(rows)
     six = labels >= 0
+    correct = six & (predictions == labels)
     fired = gate >= threshold
     print(f"| faces (threshold {threshold:.3f}) | n | gate fires | correct and gated |")
     print("|---|---|---|---|")
@@ -55,18 +57,19 @@ def main() -> None:
     ):
         gated = int((correct & fired & mask).sum()) if six[mask].all() else "-"
         print(f"| {name} | {mask.sum()} | {fired[mask].mean():.1%} | {gated} |")
-    points = 100 / six.sum()
-    print(
-        f"\ncost {(correct & fired).sum() * points:.2f} points, "
-        f"{(correct & fired & calm).sum() * points:.2f} of them on crowd-neutral faces"
-    )
-    at = np.quantile(gate[~six], 1 - args.recall)
-    reach = gate >= at
-    print(
-        f"at {args.recall:.0%} labelled-neutral recall (threshold {at:.3f}): cost "
-        f"{(correct & reach).sum() * points:.2f} points, "
-        f"{(correct & reach & calm).sum() * points:.2f} of them on crowd-neutral faces"
-    )
+    # The cost as fer eval and fer train define it, and the part of it on crowd-neutral faces.
+    at = float(np.quantile(gate[~six], 1 - args.recall))
+    print()
+    for where, t in (
+        ("the model's threshold", threshold),
+        (f"{args.recall:.0%} recall's threshold", at),
+    ):
+        cost = gate_summary(gate, t, labels, predictions, None)["cost"] * 100
+        crowd = (correct & (gate >= np.float32(t)) & calm).sum() * 100 / six.sum()
+        print(
+            f"at {where} {t:.3f}: cost {cost:.2f} points, "
+            f"{crowd:.2f} of them on crowd-neutral faces"
+        )
 
 
 if __name__ == "__main__":

@@ -102,10 +102,9 @@ class FerPlusVotes:
 
     def called_neutral(self, rows: np.ndarray) -> np.ndarray:
         """(n,) bool: the row's neutral votes outnumber those of every other FER+ column."""
-        votes = self.votes[rows]
-        neutral = votes[:, FERPLUS_COLUMNS.index("neutral")]
-        others = np.delete(votes, FERPLUS_COLUMNS.index("neutral"), axis=1).max(axis=1)
-        return self.has_votes[rows] & (neutral > others)
+        votes, column = self.votes[rows], FERPLUS_COLUMNS.index("neutral")
+        others = np.delete(votes, column, axis=1).max(axis=1)
+        return self.has_votes[rows] & (votes[:, column] > others)
 
     def count_relabelled(self, n: int) -> None:
         """Count faces given a FER+ label in place of FER-2013's, for :meth:`summary`."""
